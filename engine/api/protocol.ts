@@ -1,0 +1,29 @@
+import { z } from 'zod';
+import { ERROR_CODES } from './errors';
+
+/** Wire messages of the RPC. Both ends validate every message they receive against these. */
+const id = z.number().int().nonnegative();
+const name = z.string().min(1).max(128);
+
+export const errorInfoSchema = z.object({
+  code: z.enum(ERROR_CODES),
+  message: z.string(),
+  hint: z.string().optional(),
+  details: z.record(z.string(), z.unknown()).optional(),
+});
+
+export const clientMessageSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('call'), id, method: name, params: z.unknown() }),
+  z.object({ t: z.literal('cancel'), id }),
+  z.object({ t: z.literal('subscribe'), topic: name }),
+  z.object({ t: z.literal('unsubscribe'), topic: name }),
+]);
+
+export const serverMessageSchema = z.discriminatedUnion('t', [
+  z.object({ t: z.literal('result'), id, value: z.unknown() }),
+  z.object({ t: z.literal('error'), id: id.nullable(), error: errorInfoSchema }),
+  z.object({ t: z.literal('event'), topic: name, data: z.unknown() }),
+]);
+
+export type ClientMessage = z.infer<typeof clientMessageSchema>;
+export type ServerMessage = z.infer<typeof serverMessageSchema>;

@@ -1,0 +1,59 @@
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import type { CliCommand } from '../../engine/cli/command';
+import { UsageError } from '../../engine/cli/run-cli';
+import { createEngine } from '../../engine/engine';
+import { virtdeskHome } from '../../engine/paths';
+import { startServer } from './server';
+
+/** The built renderer, next to the bundled CLI in dist/. */
+export function defaultRendererRoot(): string {
+  return fileURLToPath(new URL('../renderer', import.meta.url));
+}
+
+export const serveCommand: CliCommand = {
+  path: ['serve'],
+  summary: 'Serve the Virtdesk UI to a browser (headless host)',
+  usage: 'virtdesk serve [--port N] [--host 127.0.0.1] [--allow-remote --tls-cert FILE --tls-key FILE]',
+  async run(args, io) {
+    const { values } = parseArgs({
+      args,
+      options: {
+        port: { type: 'string', default: '8090' },
+        host: { type: 'string', default: '127.0.0.1' },
+        'allow-remote': { type: 'boolean', default: false },
+        'tls-cert': { type: 'string' },
+        'tls-key': { type: 'string' },
+        'renderer-root': { type: 'string' },
+      },
+      strict: true,
+    });
+    const port = Number(values.port);
+    if (!Number.isInteger(port) || port < 0 || port > 65535) throw new UsageError(`--port must be 0–65535, not "${values.port}"`);
+    if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
+      throw new UsageError('--tls-cert and --tls-key go together');
+    }
+    if (values['allow-remote']) {
+      io.stderr('WARNING: --allow-remote serves the VMs of this machine to the network. Anyone with the launch URL controls them.\n');
+    }
+    const engine = await createEngine({ home: virtdeskHome(io.env), hostKind: 'serve' });
+    const server = await startServer({
+      engine,
+      rendererRoot: values['renderer-root'] ?? defaultRendererRoot(),
+      host: values.host,
+      port,
+      allowRemote: values['allow-remote'],
+      ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
+      log: (line) => io.stderr(`[serve] ${line}\n`),
+    });
+    io.stdout(`Virtdesk is serving at ${server.url}\n`);
+    await new Promise<void>((resolve) => {
+      const stop = () => resolve();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+    });
+    await server.close();
+    await engine.close();
+    return 0;
+  },
+};
