@@ -76,7 +76,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const auth = new SessionAuth();
   const secure = options.tls !== undefined;
   const scheme = secure ? 'https' : 'http';
-  let policy: OriginPolicy | undefined;
+  // Known only once listening: with --port 0 the port is picked by the kernel.
+  const allowed: { policy?: OriginPolicy } = {};
 
   const handler = (request: IncomingMessage, response: ServerResponse) => {
     handleRequest(request, response).catch((error: unknown) => {
@@ -87,7 +88,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   };
 
   async function handleRequest(request: IncomingMessage, response: ServerResponse) {
-    if (!policy?.hostAllowed(request.headers.host)) {
+    if (!allowed.policy?.hostAllowed(request.headers.host)) {
       return deny(response, 403, 'This Virtdesk server does not answer to that host name.\n');
     }
     if (request.method !== 'GET' && request.method !== 'HEAD') return deny(response, 405, 'Method not allowed\n');
@@ -112,8 +113,8 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       log(`refused WebSocket upgrade to ${request.url}: ${reason}`);
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (!policy?.hostAllowed(request.headers.host)) return refuse(403, 'Host not allowed');
-    if (!policy.originAllowed(request.headers.origin)) return refuse(403, 'Origin not allowed');
+    if (!allowed.policy?.hostAllowed(request.headers.host)) return refuse(403, 'Host not allowed');
+    if (!allowed.policy.originAllowed(request.headers.origin)) return refuse(403, 'Origin not allowed');
     if (!auth.sessionOf(request.headers.cookie)) return refuse(401, 'Unauthorized');
     const path = new URL(request.url ?? '/', 'http://x').pathname;
     if (path !== '/rpc') return refuse(404, 'Not Found');
@@ -129,15 +130,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   });
 
   await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => {
-      server.off('error', reject);
-      resolve();
+    server.once('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EADDRINUSE') {
+        reject(new EngineError('conflict', `Port ${options.port} on ${options.host} is already in use.`, { hint: 'Pass another --port, or --port 0 to pick a free one.' }));
+      } else reject(error);
     });
+    server.listen(options.port, options.host, () => resolve());
   });
   const { port } = server.address() as AddressInfo;
   const names = loopbackNames(options.host);
-  policy = new OriginPolicy(names, port, scheme);
+  allowed.policy = new OriginPolicy(names, port, scheme);
   const displayHost = LOOPBACK.has(options.host) ? '127.0.0.1' : names[names.length - 1]!;
   const origin = `${scheme}://${displayHost}:${port}`;
 

@@ -1,0 +1,71 @@
+import js from '@eslint/js';
+import globals from 'globals';
+import { builtinModules } from 'node:module';
+import svelte from 'eslint-plugin-svelte';
+import tseslint from 'typescript-eslint';
+
+// DESIGN.md house rule 1, enforced: the engine never imports electron, main/ or renderer/;
+// engine/api (shared with the renderer) imports no Node module; the renderer imports no Node
+// module and nothing from the engine but engine/api.
+const nodeModules = [...builtinModules, ...builtinModules.map((name) => `node:${name}`)];
+const layering = {
+  engine: {
+    paths: [{ name: 'electron', message: 'engine/ is GUI-free: it never imports electron (DESIGN.md rule 1).' }],
+    patterns: [
+      { group: ['**/renderer', '**/renderer/**'], message: 'engine/ never imports renderer/ (DESIGN.md rule 1).' },
+      { group: ['**/main/**', '../main', '../../main'], message: 'engine/ never imports its hosts in main/ (DESIGN.md rule 1).' },
+    ],
+  },
+  engineApi: {
+    paths: [
+      { name: 'electron', message: 'engine/api is shared with the renderer: no electron.' },
+      ...nodeModules.map((name) => ({ name, message: 'engine/api is shared with the renderer: no Node modules (DESIGN.md rule 1).' })),
+    ],
+    patterns: [
+      { group: ['**/renderer', '**/renderer/**', '**/main/**'], message: 'engine/api imports only itself (DESIGN.md rule 1).' },
+      { group: ['../*', '!../api', '!../api/**'], message: 'engine/api imports only itself: the renderer bundles it (DESIGN.md rule 1).' },
+    ],
+  },
+  renderer: {
+    paths: [
+      { name: 'electron', message: 'The renderer reaches the host only through the typed API client (DESIGN.md rule 2).' },
+      ...nodeModules.map((name) => ({ name, message: 'The renderer imports no Node modules (DESIGN.md rule 1).' })),
+    ],
+    patterns: [
+      {
+        group: ['**/engine/**', '!**/engine/api', '!**/engine/api/**'],
+        message: 'The renderer imports nothing from the engine but engine/api (DESIGN.md rule 1).',
+      },
+      { group: ['**/main/**'], message: 'The renderer never imports the host code in main/ (DESIGN.md rule 1).' },
+    ],
+  },
+};
+
+export default tseslint.config(
+  { ignores: ['dist/', 'node_modules/', '.cache/', 'bench/results/', 'test-results/', 'playwright-report/', 'tests/lint/fixtures/'] },
+  js.configs.recommended,
+  ...tseslint.configs.recommended,
+  ...svelte.configs['flat/recommended'],
+  {
+    languageOptions: { globals: { ...globals.node }, ecmaVersion: 2023, sourceType: 'module' },
+    rules: {
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      '@typescript-eslint/consistent-type-imports': 'error',
+    },
+  },
+  {
+    files: ['**/*.svelte', '**/*.svelte.ts'],
+    languageOptions: { parserOptions: { parser: tseslint.parser, extraFileExtensions: ['.svelte'] } },
+  },
+  { files: ['engine/**/*.ts'], rules: { 'no-restricted-imports': ['error', layering.engine] } },
+  { files: ['engine/api/**/*.ts'], rules: { 'no-restricted-imports': ['error', layering.engineApi] } },
+  {
+    files: ['renderer/**/*.ts', 'renderer/**/*.svelte'],
+    languageOptions: { globals: { ...globals.browser } },
+    rules: { 'no-restricted-imports': ['error', layering.renderer] },
+  },
+  {
+    files: ['main/**/*.ts'],
+    rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/renderer/**'], message: 'main/ never imports renderer code.' }] }] },
+  },
+);

@@ -1,0 +1,59 @@
+import type { WebPreferences } from 'electron';
+
+/** The app's own origin: the renderer is served from this privileged scheme, never from file://. */
+export const APP_SCHEME = 'app';
+export const APP_HOST = 'virtdesk';
+export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
+
+export const ELECTRON_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self' 'unsafe-inline'",
+  "img-src 'self' data: blob:",
+  "connect-src 'self'",
+  "font-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+  "form-action 'none'",
+].join('; ');
+
+/** webPreferences for every window (Electron security checklist). */
+export function secureWebPreferences(preloadPath: string): WebPreferences {
+  return {
+    preload: preloadPath,
+    contextIsolation: true,
+    sandbox: true,
+    nodeIntegration: false,
+    nodeIntegrationInWorker: false,
+    nodeIntegrationInSubFrames: false,
+    webSecurity: true,
+    allowRunningInsecureContent: false,
+    experimentalFeatures: false,
+    webviewTag: false,
+    navigateOnDragDrop: false,
+    spellcheck: false,
+  };
+}
+
+/** True only for frames that show the app's own pages. */
+export function isTrustedUrl(url: string | undefined): boolean {
+  if (!url) return false;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === `${APP_SCHEME}:` && parsed.host === APP_HOST;
+  } catch {
+    return false;
+  }
+}
+
+/** Maps an app:// URL path to a file below the renderer root, or undefined when it escapes it. */
+export function rendererFileFor(url: string, rendererRoot: string): string | undefined {
+  if (!isTrustedUrl(url)) return undefined;
+  let path = decodeURIComponent(new URL(url).pathname);
+  if (path === '/' || path === '') path = '/index.html';
+  if (path.includes('\0')) return undefined;
+  const segments = path.split('/').filter((segment) => segment !== '' && segment !== '.');
+  if (segments.some((segment) => segment === '..')) return undefined;
+  return [rendererRoot.replace(/\/$/, ''), ...segments].join('/');
+}

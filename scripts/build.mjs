@@ -1,0 +1,64 @@
+// Builds everything into dist/: the renderer (Vite), the Node entries (CLI, supervisor, bench)
+// and the Electron entries (main, preload). One command, no watch mode; `npm run build`.
+import { build as esbuild } from 'esbuild';
+import { existsSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { build as viteBuild } from 'vite';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const quiet = process.argv.includes('--quiet');
+
+// ESM bundles that still contain CommonJS dependencies need a real `require`.
+const requireShim = "import { createRequire as __virtdeskCreateRequire } from 'node:module'; const require = __virtdeskCreateRequire(import.meta.url);";
+
+/** Node entry points: name in dist/node → source. Entries whose source does not exist yet are skipped. */
+const nodeEntries = {
+  cli: 'main/cli.ts',
+  supervisor: 'engine/vm/supervisor-main.ts',
+  'privileged-helper': 'engine/network/privileged/helper-main.ts',
+  bench: 'bench/main.ts',
+};
+
+async function buildNode() {
+  const entryPoints = Object.fromEntries(Object.entries(nodeEntries).filter(([, source]) => existsSync(`${root}/${source}`)));
+  await esbuild({
+    absWorkingDir: root,
+    entryPoints,
+    outdir: 'dist/node',
+    outExtension: { '.js': '.mjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'esm',
+    sourcemap: true,
+    banner: { js: requireShim },
+    // Optional native accelerators of `ws`; it works without them.
+    external: ['bufferutil', 'utf-8-validate', 'electron'],
+    logLevel: quiet ? 'warning' : 'info',
+  });
+}
+
+async function buildElectron() {
+  const common = {
+    absWorkingDir: root,
+    bundle: true,
+    platform: 'node',
+    target: 'node22',
+    format: 'cjs',
+    sourcemap: true,
+    external: ['electron', 'bufferutil', 'utf-8-validate'],
+    logLevel: quiet ? 'warning' : 'info',
+  };
+  await esbuild({ ...common, entryPoints: { main: 'main/electron/main.ts' }, outdir: 'dist/electron', outExtension: { '.js': '.cjs' } });
+  // The preload runs sandboxed: a single CommonJS file that may require only `electron`.
+  await esbuild({ ...common, entryPoints: { preload: 'main/electron/preload.ts' }, outdir: 'dist/electron', outExtension: { '.js': '.cjs' } });
+}
+
+async function buildRenderer() {
+  await viteBuild({ configFile: `${root}/vite.config.ts`, logLevel: quiet ? 'warn' : 'info' });
+}
+
+await rm(`${root}/dist/node`, { recursive: true, force: true });
+await rm(`${root}/dist/electron`, { recursive: true, force: true });
+await Promise.all([buildRenderer(), buildNode(), buildElectron()]);

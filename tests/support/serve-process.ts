@@ -1,0 +1,60 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const cli = fileURLToPath(new URL('../../dist/node/cli.mjs', import.meta.url));
+
+export interface ServeProcess {
+  /** The launch URL with its one-time token. */
+  url: string;
+  origin: string;
+  home: string;
+  child: ChildProcess;
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts the built `virtdesk serve` on a free loopback port with its own VIRTDESK_HOME. */
+export async function startServeProcess(options: { home?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServeProcess> {
+  const home = options.home ?? (await mkdtemp(join(tmpdir(), 'virtdesk-e2e-')));
+  const ownsHome = options.home === undefined;
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0'], {
+    env: { ...process.env, VIRTDESK_HOME: home, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve printed no URL within 20 s:\n${output}`)), 20_000);
+    const check = () => {
+      const match = /serving at (\S+)/.exec(output);
+      if (match?.[1]) {
+        clearTimeout(timer);
+        resolve(match[1]);
+      }
+    };
+    child.stdout.on('data', check);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`serve exited with ${code} before printing a URL:\n${output}`));
+    });
+  });
+  return {
+    url,
+    origin: new URL(url).origin,
+    home,
+    child,
+    output: () => output,
+    async stop() {
+      if (child.exitCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGTERM');
+        await exited;
+      }
+      if (ownsHome) await rm(home, { recursive: true, force: true });
+    },
+  };
+}

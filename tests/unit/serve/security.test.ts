@@ -1,0 +1,111 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { request } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { createEngine, type Engine } from '../../../engine/engine';
+import { checkListenPolicy, startServer, type RunningServer } from '../../../main/serve/server';
+
+let dir: string;
+let engine: Engine;
+let server: RunningServer;
+let port: number;
+
+interface Reply {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+function get(path: string, headers: Record<string, string> = {}): Promise<Reply> {
+  return new Promise((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}`, ...headers } }, (res) => {
+      let body = '';
+      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+/** Opens /rpc with the given headers; resolves 'open' or the refusal's HTTP status. */
+function upgrade(headers: Record<string, string>): Promise<string> {
+  return new Promise((resolve) => {
+    const socket = new WebSocket(`ws://127.0.0.1:${port}/rpc`, { headers });
+    socket.on('open', () => {
+      socket.close();
+      resolve('open');
+    });
+    socket.on('unexpected-response', (_req, res) => resolve(String(res.statusCode)));
+    socket.on('error', () => resolve('error'));
+  });
+}
+
+let cookie: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'virtdesk-serve-'));
+  await writeFile(join(dir, 'index.html'), '<!doctype html><title>ok</title>');
+  engine = await createEngine({ home: dir, hostKind: 'serve' });
+  server = await startServer({ engine, rendererRoot: dir, host: '127.0.0.1', port: 0 });
+  port = Number(new URL(server.origin).port);
+  const token = new URL(server.url).searchParams.get('token')!;
+  const exchanged = await get(`/?token=${token}`);
+  expect(exchanged.status).toBe(303);
+  const setCookie = String(exchanged.headers['set-cookie']);
+  expect(setCookie).toMatch(/HttpOnly/);
+  expect(setCookie).toMatch(/SameSite=Strict/);
+  cookie = setCookie.split(';')[0]!;
+});
+
+afterAll(async () => {
+  await server?.close();
+  await rm(dir, { recursive: true, force: true });
+});
+
+describe('virtdesk serve security', () => {
+  it('serves the UI with the session cookie, with a CSP', async () => {
+    const reply = await get('/', { cookie });
+    expect(reply.status).toBe(200);
+    expect(reply.headers['content-security-policy']).toContain("default-src 'self'");
+  });
+
+  it('answers 401 without the cookie, for pages and files alike', async () => {
+    expect((await get('/')).status).toBe(401);
+    expect((await get('/index.html')).status).toBe(401);
+    expect((await get('/', { cookie: 'virtdesk_session=forged' })).status).toBe(401);
+  });
+
+  it('refuses a token-less or reused launch URL', async () => {
+    expect((await get('/?token=')).status).toBe(401);
+    expect((await get(`/?token=${new URL(server.url).searchParams.get('token')}`)).status).toBe(401);
+  });
+
+  it('refuses a foreign Host header (DNS rebinding)', async () => {
+    expect((await get('/', { cookie, host: `evil.example:${port}` })).status).toBe(403);
+    expect((await get('/', { cookie, host: `127.0.0.1:${port + 1}` })).status).toBe(403);
+  });
+
+  it('does not let paths escape the renderer folder', async () => {
+    expect((await get('/../../etc/passwd', { cookie })).status).toBe(404);
+    expect((await get('/%2e%2e/%2e%2e/etc/passwd', { cookie })).status).toBe(404);
+  });
+
+  it('upgrades /rpc only with the cookie, our Origin and our Host', async () => {
+    const origin = `http://127.0.0.1:${port}`;
+    expect(await upgrade({ cookie, origin })).toBe('open');
+    expect(await upgrade({ origin })).toBe('401');
+    expect(await upgrade({ cookie, origin: 'http://evil.example' })).toBe('403');
+    expect(await upgrade({ cookie })).toBe('403');
+    expect(await upgrade({ cookie, origin, host: 'evil.example' })).toBe('403');
+  });
+
+  it('refuses to listen beyond loopback without --allow-remote and TLS', () => {
+    expect(() => checkListenPolicy({ host: '0.0.0.0' })).toThrow(/only loopback/);
+    expect(() => checkListenPolicy({ host: '0.0.0.0', allowRemote: true })).toThrow(/needs TLS/);
+    expect(() => checkListenPolicy({ host: '0.0.0.0', allowRemote: true, tls: { certFile: 'c', keyFile: 'k' } })).not.toThrow();
+    expect(() => checkListenPolicy({ host: '127.0.0.1' })).not.toThrow();
+  });
+});
