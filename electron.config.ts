@@ -27,7 +27,7 @@ const config: Configuration = {
   linux: {
     target: ['AppImage', 'deb'],
     category: 'System;Emulator',
-    icon: 'assets/icon.svg',
+    icon: 'assets/icons',
     synopsis: 'Desktop manager for KVM/QEMU virtual machines',
     description: 'Create, run and watch KVM/QEMU virtual machines: disk images, networks and an embedded console.',
     desktop: { entry: { Name: 'Virtdesk', Keywords: 'vm;virtual machine;qemu;kvm;' } },
