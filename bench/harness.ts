@@ -1,0 +1,95 @@
+/**
+ * Interleaved measurement: every round runs each variant once, in an order rotated per round,
+ * so drift on a noisy machine lands on all variants alike. Reports medians and ratios of medians.
+ */
+export interface Variant {
+  label: string;
+  /** One measurement, in the suite's unit. */
+  measure(): Promise<number>;
+  /** Set when this variant cannot run here; the suite prints the reason and goes on. */
+  skip?: string;
+}
+
+export interface SuiteDefinition {
+  id: string;
+  title: string;
+  unit: string;
+  /** Lower is better for times and memory; higher for frame rates. */
+  better: 'lower' | 'higher';
+  /** The label of the variant the others are compared with. */
+  reference?: string;
+  /** What the issue promises, printed beside the result. */
+  target?: string;
+  rounds: { full: number; quick: number };
+  /** Builds the variants (may start VMs); `dispose` cleans everything up. */
+  setup(context: SuiteContext): Promise<{ variants: Variant[]; dispose(): Promise<void> }>;
+}
+
+export interface SuiteContext {
+  quick: boolean;
+  log(line: string): void;
+}
+
+export interface VariantResult {
+  label: string;
+  samples: number[];
+  median?: number;
+  min?: number;
+  max?: number;
+  ratioToReference?: number;
+  skipped?: string;
+}
+
+export interface SuiteResult {
+  id: string;
+  title: string;
+  unit: string;
+  better: 'lower' | 'higher';
+  reference?: string;
+  target?: string;
+  variants: VariantResult[];
+  error?: string;
+}
+
+export function median(values: readonly number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  return sorted.length % 2 === 1 ? sorted[middle]! : (sorted[middle - 1]! + sorted[middle]!) / 2;
+}
+
+export async function measureInterleaved(variants: readonly Variant[], rounds: number): Promise<VariantResult[]> {
+  const runnable = variants.filter((variant) => !variant.skip);
+  const samples = new Map<string, number[]>(runnable.map((variant) => [variant.label, []]));
+  for (let round = 0; round < rounds; round++) {
+    for (let i = 0; i < runnable.length; i++) {
+      const variant = runnable[(i + round) % runnable.length]!;
+      samples.get(variant.label)!.push(await variant.measure());
+    }
+  }
+  return variants.map((variant) => {
+    if (variant.skip) return { label: variant.label, samples: [], skipped: variant.skip };
+    const values = samples.get(variant.label)!;
+    return { label: variant.label, samples: values, median: median(values), min: Math.min(...values), max: Math.max(...values) };
+  });
+}
+
+export function withRatios(results: VariantResult[], reference: string | undefined): VariantResult[] {
+  const base = results.find((result) => result.label === reference)?.median;
+  if (base === undefined || base === 0) return results;
+  return results.map((result) => (result.median === undefined ? result : { ...result, ratioToReference: result.median / base }));
+}
+
+export async function runSuite(suite: SuiteDefinition, context: SuiteContext): Promise<SuiteResult> {
+  const header = { id: suite.id, title: suite.title, unit: suite.unit, better: suite.better, reference: suite.reference, target: suite.target };
+  let prepared: Awaited<ReturnType<SuiteDefinition['setup']>> | undefined;
+  try {
+    prepared = await suite.setup(context);
+    const rounds = context.quick ? suite.rounds.quick : suite.rounds.full;
+    const results = await measureInterleaved(prepared.variants, rounds);
+    return { ...header, variants: withRatios(results, suite.reference) };
+  } catch (error) {
+    return { ...header, variants: [], error: error instanceof Error ? error.message : String(error) };
+  } finally {
+    await prepared?.dispose();
+  }
+}
