@@ -1,0 +1,13 @@
+export * from './chain';
+export * from './check';
+export * from './convert';
+export * from './create';
+export { qemuImgError, qemuImgMessage } from './errors';
+export * from './info';
+export { locateQemuImg } from './locate';
+export * from './measure';
+export { progressParser } from './progress';
+export * from './resize';
+export { runQemuImg, runQemuImgOk, type QemuImgResult, type QemuImgRunOptions } from './run';
+export * from './types';
+export { pathExists, writeNewFile } from './output-file';
