@@ -1,0 +1,17 @@
+export {
+  createDocumentStore,
+  type DeleteOptions,
+  type DocumentStore,
+  type DocumentStoreOptions,
+  type ListResult,
+  type MutationOptions,
+  type Mutator,
+  type StoredDocument,
+  type StoreProblem,
+  type UniquenessCheck,
+  type WatchOptions,
+} from './document-store';
+export { assertDocumentId, isDocumentId } from './document-id';
+export { writeFileAtomic } from './atomic-write';
+export { withFileLock, type FileLockOptions, type LockHolder } from './file-lock';
+export type { JsonObject } from './merge-changes';
