@@ -1,4 +1,5 @@
 import type { CliCommand } from './command';
+import { hostCommands } from './host-commands';
 
 /** Every engine command of the `virtdesk` CLI. Hosts (serve) add their own beside these. */
-export const engineCommands: CliCommand[] = [];
+export const engineCommands: CliCommand[] = [...hostCommands];
