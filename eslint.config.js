@@ -23,7 +23,10 @@ const layering = {
     ],
     patterns: [
       { group: ['**/renderer', '**/renderer/**', '**/main/**'], message: 'engine/api imports only itself (DESIGN.md rule 1).' },
-      { group: ['../*', '!../api', '!../api/**'], message: 'engine/api imports only itself: the renderer bundles it (DESIGN.md rule 1).' },
+      {
+        group: ['../*', '!../api', '!../api/**', '!../model', '!../model/**'],
+        message: 'engine/api imports only itself and engine/model: the renderer bundles it (DESIGN.md rule 1).',
+      },
     ],
   },
   renderer: {
@@ -40,6 +43,8 @@ const layering = {
     ],
   },
 };
+
+const browserSafeNetworkFiles = ['ipv4', 'interface-names', 'network-names', 'port-forward-spec'].map((name) => `engine/network/${name}.ts`);
 
 export default tseslint.config(
   { ignores: ['dist/', 'node_modules/', '.cache/', 'bench/results/', 'test-results/', 'playwright-report/', 'tests/lint/fixtures/'] },
@@ -59,6 +64,11 @@ export default tseslint.config(
   },
   { files: ['engine/**/*.ts'], rules: { 'no-restricted-imports': ['error', layering.engine] } },
   { files: ['engine/api/**/*.ts'], rules: { 'no-restricted-imports': ['error', layering.engineApi] } },
+  {
+    // The model and the pure validators it uses reach the renderer through engine/api.
+    files: ['engine/model/**/*.ts', ...browserSafeNetworkFiles],
+    rules: { 'no-restricted-imports': ['error', { paths: layering.engineApi.paths, patterns: layering.engine.patterns }] },
+  },
   {
     files: ['renderer/**/*.ts', 'renderer/**/*.svelte'],
     languageOptions: { globals: { ...globals.browser } },

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { z } from 'zod';
 import { EngineError } from '../api/errors';
 import { parseOrThrow } from '../api/validation';
@@ -156,7 +155,7 @@ export function createVmDefinition(input: VmDefinitionInput, context: CreateVmCo
     vmDefinitionSchema,
     {
       schemaVersion: CURRENT_SCHEMA_VERSION,
-      id: parsed.id ?? randomUUID(),
+      id: parsed.id ?? globalThis.crypto.randomUUID(),
       name: parsed.name,
       description: parsed.description,
       osId: parsed.osId,

@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import { EngineError } from '../api/errors';
 
@@ -32,7 +31,7 @@ export const macSchema = z
  * A random 52:54:00:xx:xx:xx address not in `taken` (compared lower-case). `taken` should hold
  * every NIC address of every definition, so generated addresses are unique on the host.
  */
-export function generateMac(taken: ReadonlySet<string>, random: (size: number) => Uint8Array = randomBytes): string {
+export function generateMac(taken: ReadonlySet<string>, random: (size: number) => Uint8Array = (size) => globalThis.crypto.getRandomValues(new Uint8Array(size))): string {
   const lowerTaken = new Set([...taken].map((mac) => mac.toLowerCase()));
   for (let attempt = 0; attempt < 1000; attempt++) {
     const tail = [...random(3)].map((byte) => byte.toString(16).padStart(2, '0'));

@@ -53,3 +53,15 @@ describe('the import-direction rule (DESIGN.md house rule 1)', () => {
     expect(result?.errorCount).toBeGreaterThan(0);
   });
 });
+
+describe('the model stays browser-safe (the renderer bundles it through engine/api)', () => {
+  it('refuses Node modules in engine/model', async () => {
+    const errors = await layeringErrors('engine/model/bad.ts', "import { randomUUID } from 'node:crypto';\nexport const x = randomUUID;\n");
+    expect(errors).toEqual([expect.stringContaining('no Node modules')]);
+  });
+
+  it('lets engine/api import engine/model but not the rest of the engine', async () => {
+    expect(await layeringErrors('engine/api/ok.ts', "import { vmDefinitionSchema } from '../model';\nexport const x = vmDefinitionSchema;\n")).toEqual([]);
+    expect(await layeringErrors('engine/api/bad.ts', "import { launchQemu } from '../vm/launcher';\nexport const x = launchQemu;\n")).toHaveLength(1);
+  });
+});
