@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { EngineError } from '../api/errors';
+import { runtimeRoot } from '../paths';
+
+/** Every file one running VM uses outside its definition. */
+export interface VmRuntimePaths {
+  /** `<runtimeRoot>/<id>`, mode 0700; holds the sockets and the pidfile. */
+  runDir: string;
+  /** QMP for the VM's supervisor, which stays connected to hear events. */
+  qmpSocket: string;
+  /**
+   * A second QMP monitor for one-shot commands (CLI, host process): QEMU serves one client per
+   * QMP socket, so a supervisor holding `qmpSocket` would otherwise lock everyone else out.
+   */
+  qmpCommandSocket: string;
+  vncSocket: string;
+  serialSocket: string;
+  pidFile: string;
+  /** Serial output kept by QEMU itself (`logfile=`), in the VM's data folder so it survives. */
+  serialLog: string;
+  /** QEMU's own stdout/stderr, appended across starts. */
+  qemuLog: string;
+}
+
+/** `sun_path` is 108 bytes including the terminating NUL. */
+export const MAX_SOCKET_PATH_BYTES = 107;
+
+const SOCKET_NAMES = { qmp: 'qmp.sock', qmpCommand: 'qmp-cmd.sock', vnc: 'vnc.sock', serial: 'serial.sock' } as const;
+const LONGEST_SOCKET_NAME = Object.values(SOCKET_NAMES).reduce((a, b) => (a.length >= b.length ? a : b));
+
+export function vmDataDir(home: string, id: string): string {
+  return join(home, 'vms', id);
+}
+
+function fitsSocketPath(dir: string): boolean {
+  return Buffer.byteLength(join(dir, LONGEST_SOCKET_NAME)) <= MAX_SOCKET_PATH_BYTES;
+}
+
+function currentUid(): number {
+  return process.getuid?.() ?? 0;
+}
+
+/**
+ * A short per-user folder used when the normal runtime root would make socket paths too long
+ * (a deep `$VIRTDESK_HOME`). Derived from the root so every process finds the same one.
+ */
+export function fallbackRuntimeRoot(root: string): string {
+  const digest = createHash('sha256').update(root).digest('hex').slice(0, 12);
+  return join('/tmp', `virtdesk-${currentUid()}`, digest);
+}
+
+/** The runtime folder of VM `id`, falling back to a short path when sockets would not fit. */
+export function vmRuntimeDir(home: string, id: string, env: NodeJS.ProcessEnv = process.env): string {
+  const root = runtimeRoot(home, env);
+  const normal = join(root, id);
+  if (fitsSocketPath(normal)) return normal;
+  const fallback = join(fallbackRuntimeRoot(root), id);
+  if (fitsSocketPath(fallback)) return fallback;
+  throw new EngineError('invalid-argument', `The VM id "${id}" makes its socket paths longer than the ${MAX_SOCKET_PATH_BYTES} bytes a unix socket allows.`, {
+    hint: 'Use a VM id of at most 40 characters (a UUID fits).',
+  });
+}
+
+export function vmRuntimePaths(home: string, id: string, env: NodeJS.ProcessEnv = process.env): VmRuntimePaths {
+  const runDir = vmRuntimeDir(home, id, env);
+  const dataDir = vmDataDir(home, id);
+  return {
+    runDir,
+    qmpSocket: join(runDir, SOCKET_NAMES.qmp),
+    qmpCommandSocket: join(runDir, SOCKET_NAMES.qmpCommand),
+    vncSocket: join(runDir, SOCKET_NAMES.vnc),
+    serialSocket: join(runDir, SOCKET_NAMES.serial),
+    pidFile: join(runDir, 'qemu.pid'),
+    serialLog: join(dataDir, 'serial.log'),
+    qemuLog: join(dataDir, 'qemu.log'),
+  };
+}
+
+/** Makes `dir` (and missing parents) exist, owned by us, mode 0700, and not a symlink. */
+export async function ensurePrivateDir(dir: string): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const info = await lstat(dir);
+  if (!info.isDirectory()) {
+    throw new EngineError('permission-denied', `The runtime folder ${dir} is not a plain folder (a symlink or file is in its place).`, {
+      hint: `Remove ${dir} and try again.`,
+    });
+  }
+  if (info.uid !== currentUid()) {
+    throw new EngineError('permission-denied', `The runtime folder ${dir} belongs to another user (uid ${info.uid}).`, {
+      hint: `Remove ${dir}, or set VIRTDESK_RUNTIME_DIR to a folder of your own.`,
+    });
+  }
+  if ((info.mode & 0o077) !== 0) await chmod(dir, 0o700);
+}
+
+/** Creates the VM's runtime folder (0700) and its data folder; returns the paths. */
+export async function prepareRuntimeDir(paths: VmRuntimePaths): Promise<void> {
+  const fallbackBase = paths.runDir.startsWith(`/tmp/virtdesk-${currentUid()}/`) ? `/tmp/virtdesk-${currentUid()}` : undefined;
+  // The shared /tmp parent is checked first so nobody else can own a folder we then trust.
+  if (fallbackBase) await ensurePrivateDir(fallbackBase);
+  await ensurePrivateDir(join(paths.runDir, '..'));
+  await ensurePrivateDir(paths.runDir);
+  await mkdir(join(paths.serialLog, '..'), { recursive: true });
+}
+
+/** Removes sockets and the pidfile a dead QEMU left behind, so the next launch waits for fresh ones. */
+export async function clearRuntimeFiles(paths: VmRuntimePaths): Promise<void> {
+  await Promise.all(
+    [paths.qmpSocket, paths.qmpCommandSocket, paths.vncSocket, paths.serialSocket, paths.pidFile].map((file) => rm(file, { force: true })),
+  );
+}
+
+/** Removes the whole runtime folder; only call when no QEMU of this VM runs. */
+export async function removeRuntimeDir(paths: VmRuntimePaths): Promise<void> {
+  await rm(paths.runDir, { recursive: true, force: true });
+}
