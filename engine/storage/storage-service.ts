@@ -10,12 +10,14 @@ import {
   cloneVolume,
   createVolume,
   deleteVolume,
+  downloadVolume,
   importVolume,
   resizeVolume,
   type CheckVolumeRequest,
   type CloneVolumeRequest,
   type CreateVolumeRequest,
   type DeleteVolumeRequest,
+  type DownloadVolumeRequest,
   type ImportVolumeRequest,
   type ResizeVolumeRequest,
 } from './volumes/operations';
@@ -104,6 +106,11 @@ export class StorageService {
 
   importVolume(request: ImportVolumeRequest) {
     return importVolume(this.ctx, request);
+  }
+
+  /** Downloads a disk image into a pool (resumable, optionally checksum-verified). */
+  downloadVolume(request: DownloadVolumeRequest) {
+    return downloadVolume(this.ctx, request);
   }
 
   checkVolume(request: CheckVolumeRequest) {

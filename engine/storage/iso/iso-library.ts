@@ -1,9 +1,11 @@
 import { randomUUID } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
 import { z } from 'zod';
 import { EngineError } from '../../api/errors';
 import { createDocumentStore, isDocumentId, type DocumentStore } from '../../store';
+import { downloadFile, fileNameFromUrl, type DownloadProgress } from '../download/download';
+import { validateVolumeName } from '../pools/names';
 import { canonicalPath, describeUsers, noUsage, type UsageResolver } from '../usage';
 import { detectOs, type OsDetection } from './detect-os';
 import { readIsoLabel, type IsoLabel } from './iso9660';
@@ -113,6 +115,30 @@ export class IsoLibrary {
     const name = options.name ?? basename(real);
     if (name.length === 0 || name.includes('/') || name.includes('\u0000')) throw new EngineError('invalid-argument', `"${name}" is not a valid name for an ISO.`);
     return this.store.create({ id: randomUUID(), name, path: real, sizeBytes: stats.size, label, detection, addedAt: new Date().toISOString() });
+  }
+
+  /**
+   * Downloads an ISO into the library's folder and adds it. A checksum mismatch or a file that is not
+   * an ISO leaves the library as it was (the partial or wrong file is removed).
+   */
+  async download(request: { url: string; name?: string; sha256?: string; onProgress?: (p: DownloadProgress) => void; signal?: AbortSignal }): Promise<IsoEntry> {
+    const name = request.name ?? fileNameFromUrl(request.url);
+    if (!name) throw new EngineError('invalid-argument', `The URL ${request.url} has no file name; give one with --name.`);
+    validateVolumeName(name);
+    if (await this.store.findByName(name)) throw new EngineError('already-exists', `The ISO library already has "${name}".`);
+    await mkdir(this.folder, { recursive: true });
+    const target = join(this.folder, name);
+    const options: Parameters<typeof downloadFile>[0] = { url: request.url, target };
+    if (request.sha256) options.sha256 = request.sha256;
+    if (request.onProgress) options.onProgress = request.onProgress;
+    if (request.signal) options.signal = request.signal;
+    await downloadFile(options);
+    try {
+      return await this.add(target, { name });
+    } catch (error) {
+      await rm(target, { force: true });
+      throw error;
+    }
   }
 
   /** Every entry; detections made with an older osinfo-db are redone with the installed one. */

@@ -19,6 +19,7 @@ const MAX_DESCRIPTORS = 64;
 
 function field(sector: Buffer, offset: number, length: number): string {
   // a-/d-characters padded with spaces; some mastering tools pad with NULs instead.
+  // eslint-disable-next-line no-control-regex
   return sector.toString('latin1', offset, offset + length).replace(/[\s\u0000]+$/, '');
 }
 

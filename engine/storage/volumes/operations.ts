@@ -1,6 +1,7 @@
 import { lstat, rename, rm, symlink, unlink } from 'node:fs/promises';
 import { basename, dirname, extname, isAbsolute, relative } from 'node:path';
 import { EngineError } from '../../api/errors';
+import { downloadFile, fileNameFromUrl, type DownloadProgress } from '../download/download';
 import { checkSpace, freeBytes } from '../free-space';
 import { volumePath } from '../pools/names';
 import { checkImage, type CheckResult } from '../qemu-img/check';
@@ -261,4 +262,37 @@ export function suggestName(name: string, suffix: string, format?: string): stri
 export function isInside(folder: string, path: string): boolean {
   const rel = relative(folder, path);
   return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
+}
+
+export interface DownloadVolumeRequest {
+  pool: string;
+  url: string;
+  /** Name in the pool; default the URL's file name. */
+  name?: string;
+  sha256?: string;
+  /** What the image should be; checked once downloaded. */
+  format?: string;
+  onProgress?: (progress: DownloadProgress) => void;
+  signal?: AbortSignal;
+}
+
+/** Downloads a disk image into a pool. A file that turns out not to be an image (or not the claimed format) is removed again. */
+export async function downloadVolume(ctx: StorageContext, request: DownloadVolumeRequest): Promise<OperationResult> {
+  const pool = await ctx.pools.get(request.pool);
+  const name = request.name ?? fileNameFromUrl(request.url);
+  if (!name) throw new EngineError('invalid-argument', `The URL ${request.url} has no file name; give one with --name.`);
+  const target = volumePath(pool.path, name);
+  await assertFree(target);
+  const options: Parameters<typeof downloadFile>[0] = { url: request.url, target };
+  if (request.sha256) options.sha256 = request.sha256;
+  if (request.onProgress) options.onProgress = request.onProgress;
+  if (request.signal) options.signal = request.signal;
+  await downloadFile(options);
+  try {
+    await probeImage(target, request.format, { requireImage: true });
+  } catch (error) {
+    await rm(target, { force: true });
+    throw error;
+  }
+  return { volume: await getVolume(ctx, pool.name, name), warnings: [] };
 }
