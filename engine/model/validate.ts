@@ -145,6 +145,13 @@ function storageProblems(def: VmDefinition): EngineError[] {
   if (sata > MAX_SATA_DEVICES) {
     problems.push(problem('invalid-argument', 'disks', `${sata} SATA disks and CD-ROMs are more than the ${MAX_SATA_DEVICES} ports of the AHCI controller`, 'Put some on virtio or scsi.'));
   }
+  def.disks.forEach((disk, index) => {
+    if (disk.readOnly && (disk.bus === 'sata' || disk.bus === 'ide')) {
+      problems.push(
+        problem('invalid-argument', `disks[${index}].readOnly`, `QEMU cannot attach a read-only disk on the ${disk.bus} bus (disks[${index}])`, 'Use the virtio or scsi bus for a read-only disk, or make it writable.'),
+      );
+    }
+  });
   const writers = new Map<string, string>();
   def.disks.forEach((disk, index) => {
     if (disk.readOnly) return;

@@ -69,6 +69,13 @@ describe('validateVmDefinition', () => {
       expect(validateVmDefinition(makeVm({ name: 'y', disks: [{ source: '/a', readOnly: true }, { source: '/a', readOnly: true }] }))).toEqual([]);
     });
 
+    it('refuses a read-only disk on SATA or IDE (QEMU: "Block node is read-only")', () => {
+      const sata = withEdit({ name: 'x', disks: [{ source: '/a', bus: 'sata' }] }, (d) => (d.disks[0]!.readOnly = true));
+      expect(only(sata).details?.field).toBe('disks[0].readOnly');
+      expect(only(sata).hint).toMatch(/virtio or scsi/);
+      expect(validateVmDefinition(makeVm({ name: 'y', disks: [{ source: '/a', bus: 'scsi', readOnly: true }] }))).toEqual([]);
+    });
+
     it('refuses clashing port forwards', () => {
       const def = withEdit({ name: 'x', nics: [{ network: { kind: 'user', portForwards: [{ hostPort: 80, guestPort: 80 }, { hostPort: 81, guestPort: 80 }] } }] }, (d) => {
         if (d.nics[0]!.network.kind === 'user') d.nics[0]!.network.portForwards[1]!.hostPort = 80;
