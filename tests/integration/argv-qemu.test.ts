@@ -9,8 +9,8 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createVmDefinition, type VmDefinition } from '../../engine/model';
 import { buildQemuArgv, type NicBackend, type ResolvedFirmware } from '../../engine/qemu/argv';
-import { goldenArgvInput, goldenRuntimePaths, loadGoldenCases, type GoldenCase } from '../golden/argv/golden-cases';
-import { ensureTestGuest, type TestGuest } from '../guest/guest';
+import { goldenArgvInput, goldenDevices, goldenRuntimePaths, loadGoldenCases, type GoldenCase } from '../golden/argv/golden-cases';
+import { ensureTestGuest, HTTP_BODY_TEXT, HTTP_PORT, parseReadyLine, readMarker, type TestGuest } from '../guest/guest';
 
 const run = promisify(execFile);
 const QEMU = 'qemu-system-x86_64';
@@ -319,5 +319,66 @@ describe('golden argv under real QEMU', () => {
     expect(await exited).toBe(0);
     const warnings = stderr.split('\n').filter((line) => /warning|error/i.test(line) && !HOST_WARNINGS.some((known) => known.test(line)));
     expect(warnings, stderr).toEqual([]);
+  });
+});
+
+async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs: number): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+}
+
+describe('a built argv runs a guest', () => {
+  it('boots the test guest: serial log via logfile=, HTTP through hostfwd, writes to the virtio disk', async () => {
+    const dir = join(root, 'boot');
+    await mkdir(join(dir, 'run'), { recursive: true, mode: 0o700 });
+    const image = join(dir, 'disk0.qcow2');
+    await copyFile(guest.blankQcow2, image);
+    const hostPort = await freePort();
+    const definition = createVmDefinition({
+      name: 'argv-boot',
+      accelerator: 'tcg',
+      memory: { maximumMiB: 256 },
+      directKernel: { kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline },
+      disks: [{ source: image }],
+      nics: [{ network: { kind: 'user', portForwards: [{ hostPort, guestPort: HTTP_PORT }] } }],
+    });
+    const paths = goldenRuntimePaths(join(dir, 'run'), dir);
+    const argv = buildQemuArgv({ definition, accel: 'tcg', cpuModel: 'max', paths, caps: { devices: goldenDevices() } });
+
+    let stderr = '';
+    const child = spawn(QEMU, argv, { stdio: ['ignore', 'ignore', 'pipe'] });
+    running = child;
+    child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
+    await waitForSocket(paths.qmpSocket, child, () => stderr);
+    const { qmp } = await MiniQmp.open(paths.qmpSocket);
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    try {
+      await qmp.execute('qmp_capabilities');
+      await qmp.execute('cont');
+      // Nobody is attached to the serial socket: QEMU's own logfile must still get the output.
+      const ips = await waitFor('the ready line in serial.log', async () => parseReadyLine(await readFile(paths.serialLog, 'utf8').catch(() => '')) ?? undefined, 90_000);
+      expect(ips.length).toBeGreaterThan(0);
+      const body = await waitFor(
+        'HTTP through the port forward',
+        async () => {
+          const response = await fetch(`http://127.0.0.1:${hostPort}/`).catch(() => undefined);
+          return response?.ok ? await response.text() : undefined;
+        },
+        30_000,
+      );
+      expect(body).toContain(HTTP_BODY_TEXT);
+      await qmp.execute('quit');
+    } catch (error) {
+      throw new Error(`${error instanceof Error ? error.message : String(error)}\nQEMU stderr:\n${stderr}`, { cause: error });
+    } finally {
+      qmp.close();
+    }
+    expect(await exited).toBe(0);
+    expect(await readMarker(image, 'qcow2')).toMatchObject({ boot: 1 });
   });
 });
