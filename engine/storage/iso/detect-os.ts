@@ -161,3 +161,7 @@ export function detectOs(label: IsoLabel, index: OsinfoIndex): OsDetection {
     database: index.version,
   };
 }
+
+export function isUnknownOs(detection: OsDetection): detection is UnknownOs {
+  return detection.osId === 'unknown';
+}

@@ -126,6 +126,8 @@ export interface CloneVolumeRequest {
   mode: 'full' | 'linked';
   /** Full clones only; default the source's format (qcow2 when the source is in another format). */
   format?: CreatableFormat;
+  /** Full clones to qcow2 only: compress the copy. */
+  compress?: boolean;
   allowOvercommit?: boolean;
   onProgress?: ProgressListener;
   signal?: AbortSignal;
@@ -159,6 +161,7 @@ export async function cloneVolume(ctx: StorageContext, request: CloneVolumeReque
     const warning = checkSpace(`pool "${targetPool.name}"`, free, { capacity: source.virtualSize, allocation: measured.required, allowOvercommit: request.allowOvercommit ?? false });
     if (warning) warnings.push(warning);
     const options: Parameters<typeof convertImage>[2] = { sourceFormat: source.format, targetFormat: format };
+    if (request.compress) options.compress = true;
     if (request.onProgress) options.onProgress = request.onProgress;
     if (request.signal) options.signal = request.signal;
     await convertImage(sourcePath, target, options);
