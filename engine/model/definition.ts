@@ -21,6 +21,8 @@ import { serialSchema } from './serial';
 import { keepUnknownFields, unknownFieldPaths } from './unknown-fields';
 import { assertValidVmDefinition, type HostLimits } from './validate';
 
+// engine/model has no Node imports: engine/api (bundled into the renderer) uses its schemas.
+
 /** Lower-case only: the id names the VM's folder (see engine/store). New ids are random v4 UUIDs. */
 export const vmIdSchema = z
   .string()

@@ -1,6 +1,11 @@
 import { z } from 'zod';
 import { EngineError } from '../api/errors';
 
+/** Web Crypto (global in Node and browsers), so engine/model stays free of Node imports. */
+function randomBytes(size: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(size));
+}
+
 /** QEMU/KVM's conventional locally administered prefix; generated addresses always use it. */
 export const MAC_PREFIX = '52:54:00';
 
