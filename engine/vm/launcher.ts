@@ -27,6 +27,8 @@ export interface LaunchRequest<T> {
 export interface LaunchResult<T> {
   pid: number;
   connection: T;
+  /** Where this run's output starts in qemu.log. */
+  logOffset: number;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -94,6 +96,8 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
   try {
     child = spawn(request.binary, [...request.args], {
       detached: true,
+      // A QEMU that aborts must not drop a core file wherever the caller happens to be.
+      cwd: paths.runDir,
       stdio: ['ignore', log.fd, log.fd],
       env: request.env ?? process.env,
     });
@@ -180,5 +184,5 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
   child.unref();
   const pid = child.pid ?? (await readPidFile(paths.pidFile));
   if (pid === undefined) throw new EngineError('internal', `QEMU for VM "${request.vmName}" has no pid.`);
-  return { pid, connection };
+  return { pid, connection, logOffset: offset };
 }
