@@ -1,11 +1,6 @@
 import { z } from 'zod';
 import { EngineError } from '../api/errors';
 
-/** Web Crypto (global in Node and browsers), so engine/model stays free of Node imports. */
-function randomBytes(size: number): Uint8Array {
-  return globalThis.crypto.getRandomValues(new Uint8Array(size));
-}
-
 /** QEMU/KVM's conventional locally administered prefix; generated addresses always use it. */
 export const MAC_PREFIX = '52:54:00';
 
@@ -32,11 +27,16 @@ export const macSchema = z
     if (problem !== undefined) ctx.addIssue({ code: 'custom', message: `MAC address "${value}" ${problem}` });
   });
 
+/** Web Crypto (global in Node and browsers): engine/model stays free of Node imports. */
+function webCryptoBytes(size: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(size));
+}
+
 /**
  * A random 52:54:00:xx:xx:xx address not in `taken` (compared lower-case). `taken` should hold
  * every NIC address of every definition, so generated addresses are unique on the host.
  */
-export function generateMac(taken: ReadonlySet<string>, random: (size: number) => Uint8Array = (size) => globalThis.crypto.getRandomValues(new Uint8Array(size))): string {
+export function generateMac(taken: ReadonlySet<string>, random: (size: number) => Uint8Array = webCryptoBytes): string {
   const lowerTaken = new Set([...taken].map((mac) => mac.toLowerCase()));
   for (let attempt = 0; attempt < 1000; attempt++) {
     const tail = [...random(3)].map((byte) => byte.toString(16).padStart(2, '0'));
