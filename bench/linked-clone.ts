@@ -1,0 +1,98 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createVmDefinition, type VmDefinition } from '../engine/model';
+import { createImage } from '../engine/storage/qemu-img';
+import { StorageService } from '../engine/storage/storage-service';
+import { stopVm } from '../engine/vm/control';
+import { startVm } from '../engine/vm/start';
+import type { SuiteDefinition, Variant } from './harness';
+
+const run = promisify(execFile);
+
+/** The repository root, found from this file whether it runs from bench/ or bundled in dist/node/. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'tests', 'guest', 'build.sh'))) {
+    const parent = resolve(dir, '..');
+    if (parent === dir) throw new Error('cannot find tests/guest/build.sh above the bench script');
+    dir = parent;
+  }
+  return dir;
+}
+
+async function testGuestFiles(): Promise<{ kernel: string; initrd: string; cmdline: string }> {
+  const { stdout } = await run('bash', [join(repoRoot(), 'tests', 'guest', 'build.sh')], { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+  const dir = stdout.trim().split('\n').pop()?.trim() ?? '';
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { cmdline: string; files: { kernel: string; initrd: string } };
+  return { kernel: join(dir, manifest.files.kernel), initrd: join(dir, manifest.files.initrd), cmdline: manifest.cmdline };
+}
+
+/**
+ * Issue 4's benchmark: a linked clone of a base image plus the start of a VM on it, up to QEMU
+ * answering `cont`, against the same start on an existing image. Target: the clone adds at most 150 ms.
+ */
+export const linkedCloneSuite: SuiteDefinition = {
+  id: 'linked-clone-start',
+  title: 'Linked clone of a base image + VM start (QMP cont answered)',
+  unit: 'ms',
+  better: 'lower',
+  reference: 'start only',
+  target: 'linked clone + start: median at most 150 ms more than start only',
+  rounds: { full: 7, quick: 2 },
+  async setup(context) {
+    // Short folder: QEMU's unix socket paths must stay under 108 bytes.
+    const home = await mkdtemp(join(tmpdir(), 'vdbench-'));
+    const env: NodeJS.ProcessEnv = { ...process.env, VIRTDESK_HOME: home, VIRTDESK_RUNTIME_DIR: join(home, 'run') };
+    const guest = await testGuestFiles();
+    const storage = new StorageService({ home });
+    const pool = await storage.pools.ensureDefault();
+    const base = join(pool.path, 'base.qcow2');
+    await createImage(base, { format: 'qcow2', sizeBytes: 64 * 2 ** 20 });
+    await storage.cloneVolume({ pool: 'default', name: 'base.qcow2', newName: 'existing.qcow2', mode: 'linked' });
+    const definition = (name: string, disk: string): VmDefinition =>
+      createVmDefinition({
+        name,
+        accelerator: 'tcg',
+        memory: { maximumMiB: 256 },
+        directKernel: { kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline },
+        disks: [{ source: disk, format: 'qcow2' }],
+        nics: [],
+        balloon: false,
+        rng: false,
+      });
+    const ctx = { home, env };
+    let counter = 0;
+    const startAndTime = async (def: VmDefinition, before?: () => Promise<void>): Promise<number> => {
+      const started = performance.now();
+      await before?.();
+      await startVm(def, ctx);
+      const elapsed = performance.now() - started;
+      await stopVm(def, ctx, { force: true });
+      return elapsed;
+    };
+    context.log(`base image ${base}; TCG, 256 MiB, direct kernel boot of the test guest`);
+    const variants: Variant[] = [
+      {
+        label: 'start only',
+        measure: () => startAndTime(definition(`existing-${counter++}`, join(pool.path, 'existing.qcow2'))),
+      },
+      {
+        label: 'linked clone + start',
+        measure: async () => {
+          const name = `clone-${counter++}.qcow2`;
+          const elapsed = await startAndTime(definition(`clone-${counter}`, join(pool.path, name)), async () => {
+            await storage.cloneVolume({ pool: 'default', name: 'base.qcow2', newName: name, mode: 'linked' });
+          });
+          await storage.deleteVolume({ pool: 'default', name });
+          return elapsed;
+        },
+      },
+    ];
+    return { variants, dispose: () => rm(home, { recursive: true, force: true }) };
+  },
+};
