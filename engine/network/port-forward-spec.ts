@@ -1,19 +1,12 @@
 import { EngineError } from '../api/errors';
+import { VM_DEFAULTS } from '../model/defaults';
+import type { PortForward, PortProtocol } from '../model/nic';
 import { formatIpv4, tryParseIpv4 } from './ipv4';
 
-export type PortProtocol = 'tcp' | 'udp';
+export type { PortForward, PortProtocol };
 
-/** One host-to-guest forward on user-mode NAT. */
-export interface PortForward {
-  protocol: PortProtocol;
-  /** Host address QEMU listens on; `127.0.0.1` unless the user names one (0.0.0.0 = every interface). */
-  hostAddress: string;
-  hostPort: number;
-  guestPort: number;
-}
-
-/** Forwards listen on loopback unless asked otherwise: a guest's services are not exposed to the LAN by accident. */
-export const DEFAULT_FORWARD_HOST_ADDRESS = '127.0.0.1';
+/** Forwards listen on loopback unless asked otherwise (the model's default). */
+export const DEFAULT_FORWARD_HOST_ADDRESS: string = VM_DEFAULTS.portForwardHostAddress;
 
 const SPEC_HINT = 'Write it as PROTOCOL:[HOSTADDRESS:]HOSTPORT:GUESTPORT, e.g. tcp:8080:80 or udp:127.0.0.1:5353:53.';
 

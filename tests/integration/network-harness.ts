@@ -139,8 +139,12 @@ export class Guest {
   }
 }
 
-/** QEMU argv for a test guest: TCG, direct kernel boot, one NIC per entry of `netdevs` (full `-netdev` values). */
-export async function guestArgv(nics: { netdev: string; mac: string }[], memoryMiB = 192): Promise<string[]> {
+/**
+ * QEMU argv for a test guest: TCG, direct kernel boot, serial on stdio, one virtio NIC per
+ * entry. `netdev` is either a legacy `-netdev` string without id, or a props object from
+ * engine/qemu/argv's `nicNetdev` (the production builder), passed as JSON with its own id.
+ */
+export async function guestArgv(nics: { netdev: string | Record<string, unknown>; mac: string }[], memoryMiB = 192): Promise<string[]> {
   const guest = await ensureTestGuest();
   const argv = [
     '-accel', 'tcg', '-nodefaults', '-no-user-config', '-machine', 'q35', '-m', String(memoryMiB),
@@ -148,10 +152,20 @@ export async function guestArgv(nics: { netdev: string; mac: string }[], memoryM
     '-kernel', guest.kernel, '-initrd', guest.initrd, '-append', guest.cmdline,
   ];
   nics.forEach((nic, i) => {
-    const id = `n${i}`;
-    argv.push('-netdev', `${nic.netdev.replace(/^(\w+)/, `$1,id=${id}`)}`, '-device', `virtio-net-pci,netdev=${id},mac=${nic.mac}`);
+    if (typeof nic.netdev === 'string') {
+      const id = `n${i}`;
+      argv.push('-netdev', nic.netdev.replace(/^(\w+)/, `$1,id=${id}`), '-device', `virtio-net-pci,netdev=${id},mac=${nic.mac}`);
+    } else {
+      const id = String(nic.netdev.id);
+      argv.push('-netdev', JSON.stringify(nic.netdev), '-device', `virtio-net-pci,netdev=${id},mac=${nic.mac}`);
+    }
   });
   return argv;
+}
+
+/** Adds a QMP socket to an argv (for runtime changes such as hostfwd_add). */
+export function withQmp(argv: string[], socketPath: string): string[] {
+  return [...argv, '-qmp', `unix:${socketPath},server=on,wait=off`];
 }
 
 /** Records namespaces, processes and temp dirs made by a test, and removes them in reverse order. */
