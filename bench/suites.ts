@@ -1,4 +1,5 @@
 import type { SuiteDefinition } from './harness';
+import { linkedCloneSuite } from './linked-clone';
 
-/** Every suite of `npm run bench`, in the order they run. Suites register here as they land. */
-export const suites: SuiteDefinition[] = [];
+/** Every suite of `npm run bench`, in the order they run. */
+export const suites: SuiteDefinition[] = [linkedCloneSuite];
