@@ -53,8 +53,11 @@ export class Guest {
     readonly name: string,
     argv: string[],
     netns?: string,
+    /** Runs before QEMU inside the namespace, e.g. ['sh', '-c', 'mount … && exec "$@"', 'sh']. */
+    prefix: string[] = [],
   ) {
-    const [cmd, args] = netns ? ['ip', ['netns', 'exec', netns, QEMU, ...argv]] : [QEMU, argv];
+    const inner = [...prefix, QEMU, ...argv];
+    const [cmd, args] = netns ? ['ip', ['netns', 'exec', netns, ...inner]] : [inner[0]!, inner.slice(1)];
     this.proc = spawn(cmd as string, args as string[], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.proc.stdout?.setEncoding('latin1').on('data', (d: string) => {
       this.serial += d;
@@ -217,8 +220,8 @@ export class Resources {
     throw new Error(`httpd in ${ns} did not listen on ${address}:${port}`);
   }
 
-  guest(name: string, argv: string[], netns?: string): Guest {
-    const guest = new Guest(name, argv, netns);
+  guest(name: string, argv: string[], netns?: string, prefix: string[] = []): Guest {
+    const guest = new Guest(name, argv, netns, prefix);
     this.add(() => guest.kill());
     return guest;
   }
