@@ -7,7 +7,7 @@ import { QmpClosedError, type QmpClient } from '../qemu/qmp';
 import { waitForExit } from './pidfile';
 import { withCommandQmp } from './qmp-session';
 import { vmStateOfRunState } from './run-state';
-import { clearRuntimeFiles, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
+import { clearAfterExit, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
 import { writeLastExit, writeStopIntent } from './runtime-records';
 import { assertOperationAllowed, type ExitReason, type VmOperation } from './states';
 import { probeVmStatus } from './status';
@@ -41,7 +41,7 @@ async function requireState(def: VmDefinition, ctx: ControlContext, operation: V
 
 async function recordExit(paths: VmRuntimePaths, pid: number, reason: ExitReason): Promise<void> {
   await writeLastExit(paths, { pid, at: new Date().toISOString(), reason });
-  await clearRuntimeFiles(paths);
+  await clearAfterExit(paths, pid);
 }
 
 /** Ends QEMU now: `quit` over QMP, then SIGKILL if it does not go. Records a user stop. */

@@ -11,8 +11,10 @@ export function extractQemuMessage(logTail: string, binary: string): string {
     .split('\n')
     .map((line) => line.trimEnd())
     .filter((line) => line.length > 0 && !line.startsWith('[virtdesk]'))
+    // `-msg timestamp=on` puts an ISO time before each message.
+    .map((line) => line.replace(/^\d{4}-\d\d-\d\dT[\d:.]+Z /, ''))
     .map((line) => (line.startsWith(prefix) ? line.slice(prefix.length) : line))
-    .join(' ')
+    .join('\n')
     .trim();
 }
 
@@ -26,7 +28,7 @@ function shortenOptionEcho(message: string): string {
 
 /** The error a person sees when QEMU exits before it is ready, with QEMU's message and what to do. */
 export function qemuStartError(rawMessage: string, context: { vmName: string; qemuLog: string; exit: string }): EngineError {
-  const message = rawMessage || `it exited (${context.exit}) without saying why`;
+  const message = rawMessage.split('\n').join(' ') || `it exited (${context.exit}) without saying why`;
   const details = { qemuMessage: rawMessage, exit: context.exit, qemuLog: context.qemuLog };
   const lock = /Failed to get "(?:write|shared|consistent read)" lock.*?Is another process using the image \[([^\]]+)\]/.exec(message);
   if (lock) {

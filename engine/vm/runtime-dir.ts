@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { chmod, lstat, mkdir, rm } from 'node:fs/promises';
+import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../api/errors';
 import { runtimeRoot } from '../paths';
@@ -22,6 +22,12 @@ export interface VmRuntimePaths {
   serialLog: string;
   /** QEMU's own stdout/stderr, appended across starts. */
   qemuLog: string;
+  /** What the starter decided (pid, accelerator, CPU model); gone when the VM stops. */
+  runtimeRecord: string;
+  /** Left by whoever forces a VM off, so its watcher knows the end was no crash. */
+  stopIntent: string;
+  /** How the previous run ended; in the data folder so it survives reboots of the host. */
+  lastExit: string;
 }
 
 /** `sun_path` is 108 bytes including the terminating NUL. */
@@ -75,6 +81,9 @@ export function vmRuntimePaths(home: string, id: string, env: NodeJS.ProcessEnv 
     pidFile: join(runDir, 'qemu.pid'),
     serialLog: join(dataDir, 'serial.log'),
     qemuLog: join(dataDir, 'qemu.log'),
+    runtimeRecord: join(runDir, 'runtime.json'),
+    stopIntent: join(runDir, 'stop-intent.json'),
+    lastExit: join(dataDir, 'last-exit.json'),
   };
 }
 
@@ -105,10 +114,25 @@ export async function prepareRuntimeDir(paths: VmRuntimePaths): Promise<void> {
   await mkdir(join(paths.serialLog, '..'), { recursive: true });
 }
 
-/** Removes sockets and the pidfile a dead QEMU left behind, so the next launch waits for fresh ones. */
+/** Removes everything a previous run left in the runtime folder, so a launch waits for fresh sockets. */
 export async function clearRuntimeFiles(paths: VmRuntimePaths): Promise<void> {
   await Promise.all(
-    [paths.qmpSocket, paths.qmpCommandSocket, paths.vncSocket, paths.serialSocket, paths.pidFile].map((file) => rm(file, { force: true })),
+    [paths.qmpSocket, paths.qmpCommandSocket, paths.vncSocket, paths.serialSocket, paths.pidFile, paths.runtimeRecord, paths.stopIntent].map((file) =>
+      rm(file, { force: true }),
+    ),
+  );
+}
+
+/**
+ * After QEMU `pid` ended: removes its sockets, pidfile and runtime record, unless a new QEMU has
+ * already been started in the folder (its pidfile names another pid). The stop intent stays for
+ * a watcher that has not read it yet; the next launch removes it.
+ */
+export async function clearAfterExit(paths: VmRuntimePaths, pid: number): Promise<void> {
+  const current = await readFile(paths.pidFile, 'utf8').then((text) => Number.parseInt(text.trim(), 10), () => undefined);
+  if (current !== undefined && !Number.isNaN(current) && current !== pid) return;
+  await Promise.all(
+    [paths.qmpSocket, paths.qmpCommandSocket, paths.vncSocket, paths.serialSocket, paths.pidFile, paths.runtimeRecord].map((file) => rm(file, { force: true })),
   );
 }
 

@@ -35,16 +35,6 @@ export interface StopIntent {
   at: string;
 }
 
-function lastExitPath(paths: Pick<VmRuntimePaths, 'serialLog'>): string {
-  return join(dirname(paths.serialLog), 'last-exit.json');
-}
-function runtimeRecordPath(paths: Pick<VmRuntimePaths, 'runDir'>): string {
-  return join(paths.runDir, 'runtime.json');
-}
-function stopIntentPath(paths: Pick<VmRuntimePaths, 'runDir'>): string {
-  return join(paths.runDir, 'stop-intent.json');
-}
-
 /** Replace-by-rename (readers never see half a file); no fsync: these are runtime hints, not data. */
 async function writeJson(path: string, value: unknown): Promise<void> {
   const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
@@ -60,12 +50,12 @@ async function readJson<T>(path: string): Promise<T | undefined> {
   }
 }
 
-export const writeRuntimeRecord = (paths: VmRuntimePaths, record: RuntimeRecord) => writeJson(runtimeRecordPath(paths), record);
-export const readRuntimeRecord = (paths: VmRuntimePaths) => readJson<RuntimeRecord>(runtimeRecordPath(paths));
+export const writeRuntimeRecord = (paths: VmRuntimePaths, record: RuntimeRecord) => writeJson(paths.runtimeRecord, record);
+export const readRuntimeRecord = (paths: VmRuntimePaths) => readJson<RuntimeRecord>(paths.runtimeRecord);
 
-export const writeLastExit = (paths: VmRuntimePaths, exit: LastExit) => writeJson(lastExitPath(paths), exit);
-export const readLastExit = (paths: VmRuntimePaths) => readJson<LastExit>(lastExitPath(paths));
-export const clearLastExit = (paths: VmRuntimePaths) => rm(lastExitPath(paths), { force: true });
+export const writeLastExit = (paths: VmRuntimePaths, exit: LastExit) => writeJson(paths.lastExit, exit);
+export const readLastExit = (paths: VmRuntimePaths) => readJson<LastExit>(paths.lastExit);
+export const clearLastExit = (paths: VmRuntimePaths) => rm(paths.lastExit, { force: true });
 
-export const writeStopIntent = (paths: VmRuntimePaths, intent: StopIntent) => writeJson(stopIntentPath(paths), intent);
-export const readStopIntent = (paths: VmRuntimePaths) => readJson<StopIntent>(stopIntentPath(paths));
+export const writeStopIntent = (paths: VmRuntimePaths, intent: StopIntent) => writeJson(paths.stopIntent, intent);
+export const readStopIntent = (paths: VmRuntimePaths) => readJson<StopIntent>(paths.stopIntent);

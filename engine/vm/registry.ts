@@ -1,0 +1,158 @@
+import { rm } from 'node:fs/promises';
+import { loadQemuCapabilities } from '../host/capabilities';
+import { findQemu } from '../host/find-qemu';
+import { hostLimits } from '../host/limits';
+import { readHostResources } from '../host/memory';
+import { createVmDefinition, MAX_VCPUS, type HostLimits, type VmDefinition, type VmDefinitionInput } from '../model';
+import { DEFAULT_POOL } from '../storage/pools/pool-registry';
+import { StorageService } from '../storage/storage-service';
+import { canonicalPath, type UsageResolver, type VolumeUser } from '../storage/usage';
+import { assertFilesUsable } from './file-checks';
+import { findRunningQemu } from './pidfile';
+import { removeRuntimeDir, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
+import { assertOperationAllowed } from './states';
+import { probeVmStatus, type VmStatus } from './status';
+import { openVmStore, type VmStore } from './vm-store';
+
+export interface NewDisk {
+  sizeBytes: number;
+  format?: 'qcow2' | 'raw';
+}
+
+export interface CreateOptions {
+  /** Images to create in the default pool and attach (virtio, in order, before `input.disks`). */
+  newDisks?: readonly NewDisk[];
+}
+
+export interface DeleteOutcome {
+  /** Images removed with `withStorage`. */
+  deletedFiles: string[];
+  /** Images kept, with why (another VM uses them). */
+  keptFiles: { path: string; why: string }[];
+}
+
+/**
+ * The VM definitions and what can be known about them from outside: create (validated, unique
+ * names and MACs, files checked), resolve by name or id, live status, delete. Used by the CLI
+ * directly and by the host's VmManager, so both behave the same.
+ */
+export class VmRegistry {
+  readonly home: string;
+  readonly env: NodeJS.ProcessEnv;
+  readonly store: VmStore;
+
+  constructor(home: string, env: NodeJS.ProcessEnv = process.env) {
+    this.home = home;
+    this.env = env;
+    this.store = openVmStore(home);
+  }
+
+  paths(def: Pick<VmDefinition, 'id'>): VmRuntimePaths {
+    return vmRuntimePaths(this.home, def.id, this.env);
+  }
+
+  /** By name or id; not-found names the reference. */
+  resolve(ref: string): Promise<VmDefinition> {
+    return this.store.resolve(ref);
+  }
+
+  async definitions(): Promise<VmDefinition[]> {
+    return (await this.store.list()).items;
+  }
+
+  status(def: VmDefinition): Promise<VmStatus> {
+    return probeVmStatus(this.paths(def), def.name);
+  }
+
+  /** What one VM may ask of this host; without QEMU only the memory limit is known. */
+  async hostLimits(machine = 'q35'): Promise<HostLimits> {
+    const resources = await readHostResources();
+    try {
+      const caps = await loadQemuCapabilities({ binary: await findQemu(this.env), home: this.home, env: this.env });
+      return hostLimits(resources, caps, machine);
+    } catch {
+      return { maxMemoryMiB: Math.floor(resources.memory.totalBytes / (1024 * 1024)), maxVcpus: MAX_VCPUS };
+    }
+  }
+
+  /**
+   * Builds the definition with the model's defaults, checks it against the others and the host,
+   * checks that its files exist, creates requested images, and stores it. Nothing is left behind
+   * when any step fails.
+   */
+  async create(input: VmDefinitionInput, options: CreateOptions = {}): Promise<VmDefinition> {
+    const existing = await this.definitions();
+    const newDisks = options.newDisks ?? [];
+    const storage = new StorageService({ home: this.home });
+    const planned: { path: string; name: string; disk: NewDisk }[] = [];
+    if (newDisks.length > 0) {
+      const pool = await storage.pools.ensureDefault();
+      newDisks.forEach((disk, index) => {
+        const name = `${input.name}${index === 0 ? '' : `-${index}`}.${disk.format ?? 'qcow2'}`;
+        planned.push({ path: `${pool.path}/${name}`, name, disk });
+      });
+    }
+    const withDisks: VmDefinitionInput = {
+      ...input,
+      disks: [...planned.map((p) => ({ source: p.path, format: p.disk.format ?? 'qcow2' })), ...(input.disks ?? [])],
+    };
+    const def = createVmDefinition(withDisks, { existing, host: await this.hostLimits(typeof input.machine === 'string' ? input.machine : 'q35') });
+    await assertFilesUsable({ ...def, disks: def.disks.filter((disk) => !planned.some((p) => p.path === disk.source)) });
+    const created: string[] = [];
+    try {
+      for (const p of planned) {
+        await storage.createVolume({ pool: DEFAULT_POOL, name: p.name, format: p.disk.format ?? 'qcow2', sizeBytes: p.disk.sizeBytes });
+        created.push(p.path);
+      }
+      return await this.store.create(def);
+    } catch (error) {
+      await Promise.all(created.map((path) => rm(path, { force: true })));
+      throw error;
+    }
+  }
+
+  /** Removes a stopped VM's definition and folder (logs, NVRAM), and with `withStorage` its disk images. */
+  async delete(ref: string, options: { withStorage?: boolean } = {}): Promise<DeleteOutcome> {
+    const def = await this.resolve(ref);
+    const status = await this.status(def);
+    assertOperationAllowed('delete', status.state, def.name);
+    const outcome: DeleteOutcome = { deletedFiles: [], keptFiles: [] };
+    const others = (await this.definitions()).filter((other) => other.id !== def.id);
+    await this.store.delete(def.id);
+    await removeRuntimeDir(this.paths(def));
+    if (options.withStorage) {
+      for (const disk of def.disks) {
+        const users = others.filter((other) => other.disks.some((d) => d.source === disk.source) || other.cdroms.some((c) => c.media === disk.source));
+        if (users.length > 0) {
+          outcome.keptFiles.push({ path: disk.source, why: `also used by VM ${users.map((u) => `"${u.name}"`).join(', ')}` });
+          continue;
+        }
+        try {
+          await rm(disk.source);
+          outcome.deletedFiles.push(disk.source);
+        } catch (error) {
+          const code = (error as NodeJS.ErrnoException).code;
+          outcome.keptFiles.push({ path: disk.source, why: code === 'ENOENT' ? 'it did not exist' : `it could not be removed: ${(error as Error).message}` });
+        }
+      }
+    }
+    return outcome;
+  }
+
+  /** For engine/storage: which VMs use a file, and whether they run. */
+  usageResolver(): UsageResolver {
+    return async (path: string): Promise<VolumeUser[]> => {
+      const target = await canonicalPath(path);
+      const users: VolumeUser[] = [];
+      for (const def of await this.definitions()) {
+        const uses: boolean[] = [];
+        for (const disk of def.disks) if ((await canonicalPath(disk.source)) === target) uses.push(disk.readOnly);
+        for (const cdrom of def.cdroms) if (cdrom.media !== null && (await canonicalPath(cdrom.media)) === target) uses.push(true);
+        if (uses.length === 0) continue;
+        const running = (await findRunningQemu(this.paths(def))) !== undefined;
+        users.push({ vmId: def.id, vmName: def.name, readOnly: uses.every(Boolean), running });
+      }
+      return users;
+    };
+  }
+}

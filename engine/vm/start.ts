@@ -1,0 +1,173 @@
+import { copyFile, stat } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { EngineError } from '../api/errors';
+import { decideAccelerator, type AccelDecision } from '../host/accel';
+import { loadQemuCapabilities } from '../host/capabilities';
+import { chooseCpuModel, type CpuModelChoice } from '../host/cpu-model';
+import { findQemu } from '../host/find-qemu';
+import { findUefiFirmware } from '../host/firmware';
+import { hostLimits } from '../host/limits';
+import { readHostResources } from '../host/memory';
+import type { QemuCapabilities } from '../host/probe';
+import { assertValidVmDefinition, type VmDefinition } from '../model';
+import { buildQemuArgv, type NicBackend, type ResolvedFirmware } from '../qemu/argv';
+import { QmpClient } from '../qemu/qmp';
+import { assertFilesUsable } from './file-checks';
+import { launchQemu } from './launcher';
+import { findRunningQemu, waitForExit } from './pidfile';
+import { vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
+import { clearLastExit, writeLastExit, writeRuntimeRecord, type RuntimeRecord } from './runtime-records';
+import { assertOperationAllowed } from './states';
+import { probeVmStatus } from './status';
+
+export interface StartContext {
+  home: string;
+  env: NodeJS.ProcessEnv;
+  /** Every other definition, to check clashes (MACs, links) and to name who holds a locked disk. */
+  others?: readonly VmDefinition[];
+  /** Backends for NICs that are not user-mode NAT (engine/network provides them). */
+  resolveNicBackends?: (def: VmDefinition, paths: VmRuntimePaths) => Promise<Record<string, NicBackend>>;
+  /** Budget for QEMU to open its sockets and answer QMP. */
+  timeoutMs?: number;
+}
+
+/** What the host resolved for a VM before building its command line. */
+export interface StartPlan {
+  binary: string;
+  args: string[];
+  paths: VmRuntimePaths;
+  accel: AccelDecision;
+  cpuModel: CpuModelChoice;
+  caps: QemuCapabilities;
+}
+
+export interface StartResult {
+  pid: number;
+  plan: StartPlan;
+  runtime: RuntimeRecord;
+}
+
+/** The per-VM UEFI variable store, copied from the firmware's template on first use. */
+async function ensureNvram(def: VmDefinition, paths: VmRuntimePaths): Promise<ResolvedFirmware | undefined> {
+  if (def.firmware.type !== 'uefi') return undefined;
+  const choice = await findUefiFirmware({ machine: def.machine, secureBoot: def.firmware.secureBoot });
+  const varsFile = join(dirname(paths.serialLog), `nvram${def.firmware.secureBoot ? '-secboot' : ''}.${choice.varsFormat === 'qcow2' ? 'qcow2' : 'fd'}`);
+  try {
+    await stat(varsFile);
+  } catch {
+    await copyFile(choice.varsTemplate, varsFile);
+  }
+  return { code: choice.code, varsFile, format: choice.codeFormat === 'qcow2' ? 'qcow2' : 'raw' };
+}
+
+function assertUserNetworkingOnly(def: VmDefinition): void {
+  const other = def.nics.find((nic) => nic.network.kind !== 'user');
+  if (other) {
+    throw new EngineError('unavailable', `NIC ${other.id} of VM "${def.name}" is on ${other.network.kind} "${'name' in other.network ? other.network.name : ''}", which this process cannot set up.`, {
+      hint: 'Start the VM from the app or `virtdesk serve`, which manage virtual networks; or use user networking (`--net user`).',
+    });
+  }
+}
+
+/**
+ * Everything before QEMU runs: checks, host decisions (accelerator, CPU model, firmware) and the
+ * argv. Host probes are cached per QEMU binary, so after the first start this costs milliseconds.
+ */
+export async function planStart(def: VmDefinition, ctx: StartContext): Promise<StartPlan> {
+  const paths = vmRuntimePaths(ctx.home, def.id, ctx.env);
+  const binary = await findQemu(ctx.env);
+  const caps = await loadQemuCapabilities({ binary, home: ctx.home, env: ctx.env });
+  const resources = await readHostResources();
+  assertValidVmDefinition(def, { others: ctx.others ?? [], host: hostLimits(resources, caps, def.machine) });
+  await assertFilesUsable(def);
+  const accel = await decideAccelerator(def.accelerator, { qemuAccelerators: caps.accelerators });
+  const cpuModel = await chooseCpuModel({ binary, accel: accel.accel, requested: def.cpu.model, machine: def.machine, home: ctx.home });
+  const firmware = await ensureNvram(def, paths);
+  let nicBackends: Record<string, NicBackend> | undefined;
+  if (ctx.resolveNicBackends) nicBackends = await ctx.resolveNicBackends(def, paths);
+  else assertUserNetworkingOnly(def);
+  const args = buildQemuArgv({
+    definition: def,
+    accel: accel.accel,
+    cpuModel: cpuModel.model,
+    ...(firmware ? { firmware } : {}),
+    paths,
+    caps: { devices: new Set(caps.devices) },
+    ...(nicBackends ? { nicBackends } : {}),
+  });
+  return { binary, args, paths, accel, cpuModel, caps };
+}
+
+/** Adds who holds a locked disk to QEMU's image-lock error, when another definition uses it. */
+async function explainLock(error: unknown, def: VmDefinition, ctx: StartContext): Promise<unknown> {
+  if (!(error instanceof EngineError) || error.code !== 'conflict') return error;
+  const holders: string[] = [];
+  for (const other of ctx.others ?? []) {
+    if (other.id === def.id) continue;
+    const shares = other.disks.some((disk) => def.disks.some((mine) => mine.source === disk.source));
+    if (!shares) continue;
+    if ((await findRunningQemu(vmRuntimePaths(ctx.home, other.id, ctx.env))) !== undefined) holders.push(`"${other.name}"`);
+  }
+  if (holders.length === 0) return error;
+  return new EngineError('conflict', `${error.message.replace(/\.$/, '')}: VM ${holders.join(', ')} has it open.`, {
+    ...(error.hint === undefined ? {} : { hint: error.hint }),
+    ...(error.details === undefined ? {} : { details: error.details }),
+  });
+}
+
+/**
+ * Starts a VM: plan, launch QEMU detached and paused, connect to its one-shot QMP monitor
+ * (which only answers once every device is created), record what was decided, `cont`.
+ * Works from any process; the VM does not depend on the caller staying alive.
+ */
+export async function startVm(def: VmDefinition, ctx: StartContext): Promise<StartResult> {
+  const paths = vmRuntimePaths(ctx.home, def.id, ctx.env);
+  const status = await probeVmStatus(paths, def.name);
+  assertOperationAllowed('start', status.state, def.name);
+  const plan = await planStart(def, ctx);
+  let launched;
+  try {
+    launched = await launchQemu({
+      vmId: def.id,
+      vmName: def.name,
+      binary: plan.binary,
+      args: plan.args,
+      paths,
+      env: ctx.env,
+      ...(ctx.timeoutMs === undefined ? {} : { timeoutMs: ctx.timeoutMs }),
+      connect: () => QmpClient.connect(paths.qmpCommandSocket, { timeoutMs: ctx.timeoutMs ?? 30_000 }),
+    });
+  } catch (error) {
+    const explained = await explainLock(error, def, ctx);
+    if (explained instanceof EngineError) {
+      await writeLastExit(paths, { pid: null, at: new Date().toISOString(), reason: { kind: 'failed-to-start', message: explained.message } }).catch(() => undefined);
+    }
+    throw explained;
+  }
+  const qmp = launched.connection;
+  const runtime: RuntimeRecord = {
+    pid: launched.pid,
+    startedAt: new Date().toISOString(),
+    accelerator: plan.accel.accel,
+    acceleratorReason: plan.accel.reason,
+    cpuModel: plan.cpuModel.model,
+    cpuModelReason: plan.cpuModel.reason,
+    qemuLogOffset: launched.logOffset,
+  };
+  try {
+    await Promise.all([writeRuntimeRecord(paths, runtime), clearLastExit(paths)]);
+    await qmp.cont();
+  } catch (error) {
+    // Half-started: don't leave a paused QEMU behind.
+    try {
+      process.kill(launched.pid, 'SIGKILL');
+    } catch {
+      // gone already
+    }
+    await waitForExit(launched.pid, 5000);
+    throw error;
+  } finally {
+    await qmp.close().catch(() => undefined);
+  }
+  return { pid: launched.pid, plan, runtime };
+}
