@@ -1,4 +1,12 @@
+import { join } from 'node:path';
+import type { ImplementationOf } from '../api/contract';
+import type { EventBus } from '../api/events';
+import type { OsInfo, storageEvents, storageMethods } from '../api/storage-api';
+import type { DownloadProgress } from './download/download';
 import { freeBytes } from './free-space';
+import { describe } from './iso/detect-os';
+import { IsoLibrary } from './iso/iso-library';
+import { loadOsinfoIndex, type OsinfoIndex, type OsinfoOs } from './iso/osinfo-db';
 import { PoolRegistry, type PoolDefinition } from './pools/pool-registry';
 import { watchFolder, type PoolWatchOptions } from './pools/pool-watcher';
 import { imageInfo } from './qemu-img/info';
@@ -78,13 +86,14 @@ export class StorageService {
     return listVolumes(this.ctx, pool);
   }
 
-  getVolume(pool: string, name: string): Promise<Volume> {
-    return getVolume(this.ctx, pool, name);
+  /** `withBases` also lists the linked clones built on it (scans every pool). */
+  getVolume(pool: string, name: string, options: { withBases?: boolean } = {}): Promise<Volume> {
+    return getVolume(this.ctx, pool, name, options);
   }
 
   /** The volume plus qemu-img's full view of it (backing chain, snapshots). */
   async volumeInfo(pool: string, name: string): Promise<{ volume: Volume; info: ImageInfoWithChain }> {
-    const volume = await getVolume(this.ctx, pool, name);
+    const volume = await getVolume(this.ctx, pool, name, { withBases: true });
     return { volume, info: await imageInfo(volume.path) };
   }
 
@@ -140,4 +149,146 @@ export class StorageService {
     };
     return watchFolder(definition.path, () => void rescan(), options);
   }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The RPC side: engine/api's storage service over StorageService, IsoLibrary and osinfo-db.
+
+export interface StorageRpcOptions {
+  home: string;
+  bus: EventBus<Record<string, unknown>>;
+  /** Which VMs use a file (the VM runtime's resolver); without it nothing counts as in use. */
+  usage?: UsageResolver;
+  /** osinfo-db's folder; default /usr/share/osinfo (`$VIRTDESK_OSINFO_DIR` in the CLI). */
+  osinfoDir?: string;
+}
+
+type StorageContract = { services: { storage: typeof storageMethods }; events: typeof storageEvents };
+export type StorageImplementation = ImplementationOf<StorageContract>['storage'];
+
+const PROGRESS_INTERVAL_MS = 100;
+
+/** Emits `storage.progress` for one operation, at most every 100 ms except the last (done = total). */
+function progressReporter(bus: EventBus<Record<string, unknown>>, operationId: string | undefined) {
+  let last = 0;
+  return (done: number, total: number | null) => {
+    if (operationId === undefined) return;
+    const now = Date.now();
+    if (done !== total && now - last < PROGRESS_INTERVAL_MS) return;
+    last = now;
+    bus.emit('storage.progress', { operationId, done, total });
+  };
+}
+
+function withSignal<T extends object>(request: T, signal: AbortSignal): T & { signal: AbortSignal } {
+  return { ...request, signal };
+}
+
+/** Drops undefined fields, so optional request fields stay absent under exactOptionalPropertyTypes-style code. */
+function defined<T extends Record<string, unknown>>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as { [K in keyof T]: Exclude<T[K], undefined> };
+}
+
+function searchWords(query: string): string[] {
+  return query.toLowerCase().split(/\s+/).filter(Boolean);
+}
+
+function osInfoOf(index: OsinfoIndex, os: OsinfoOs): OsInfo {
+  const x86 = os.media.find((m) => m.arch === 'x86_64') ?? { arch: 'x86_64', variants: [], live: false, installer: true };
+  const { osId, name, version, vendor, family, recommended, minimum } = describe(index, os, x86);
+  return { osId, name, recommended, minimum, ...defined({ version, vendor, family }) };
+}
+
+/** Implements engine/api's storage service; a host registers it as `storage` in the engine. */
+export function createStorageService(options: StorageRpcOptions): StorageImplementation {
+  const storage = new StorageService({ home: options.home, ...(options.usage ? { usage: options.usage } : {}) });
+  const isos = new IsoLibrary({ home: options.home, ...(options.osinfoDir ? { osinfoDir: options.osinfoDir } : {}), ...(options.usage ? { usage: options.usage } : {}) });
+  const { bus } = options;
+  const changed = (what: 'pools' | 'volumes' | 'isos', pool?: string) => bus.emit('storage.changed', pool === undefined ? { what } : { what, pool });
+  const qemuImgProgress = (operationId: string | undefined) => {
+    const report = progressReporter(bus, operationId);
+    return (event: { percent: number }) => report(event.percent, 100);
+  };
+  const downloadProgress = (operationId: string | undefined) => {
+    const report = progressReporter(bus, operationId);
+    return (p: DownloadProgress) => report(p.receivedBytes, p.totalBytes ?? null);
+  };
+
+  return {
+    listPools: () => storage.listPools(),
+    async addPool({ name, path }) {
+      const pool = await storage.addPool(name, path);
+      changed('pools');
+      return pool;
+    },
+    async removePool({ name }) {
+      const pool = await storage.removePool(name);
+      changed('pools');
+      return pool;
+    },
+    listVolumes: ({ pool }) => storage.listVolumes(pool),
+    getVolume: ({ pool, name }) => storage.getVolume(pool, name),
+    async createVolume(params, { signal }) {
+      const result = await storage.createVolume(withSignal(defined(params), signal));
+      changed('volumes', params.pool);
+      return result;
+    },
+    async resizeVolume(params) {
+      const result = await storage.resizeVolume(defined(params));
+      changed('volumes', params.pool);
+      return result;
+    },
+    async cloneVolume({ operationId, ...params }, { signal }) {
+      const result = await storage.cloneVolume(withSignal({ ...defined(params), onProgress: qemuImgProgress(operationId) }, signal));
+      changed('volumes', result.volume.pool);
+      return result;
+    },
+    async deleteVolume(params) {
+      const result = await storage.deleteVolume(defined(params));
+      changed('volumes', params.pool);
+      return result;
+    },
+    async importVolume({ operationId, ...params }, { signal }) {
+      const result = await storage.importVolume(withSignal({ ...defined(params), onProgress: qemuImgProgress(operationId) }, signal));
+      changed('volumes', params.pool);
+      return result;
+    },
+    async downloadVolume({ operationId, ...params }, { signal }) {
+      const result = await storage.downloadVolume(withSignal({ ...defined(params), onProgress: downloadProgress(operationId) }, signal));
+      changed('volumes', params.pool);
+      return result;
+    },
+    checkVolume: (params) => storage.checkVolume(defined(params)),
+
+    listIsos: () => isos.list(),
+    async addIso({ path, name }) {
+      const entry = await isos.add(path, defined({ name }));
+      changed('isos');
+      return entry;
+    },
+    detectIso: ({ path }) => isos.detect(path),
+    async removeIso({ id, deleteFile }) {
+      const { entry, deletedFile } = await isos.remove(id, defined({ deleteFile }));
+      changed('isos');
+      return { id: entry.id, deletedFile };
+    },
+    async downloadIso({ operationId, ...params }, { signal }) {
+      const entry = await isos.download(withSignal({ ...defined(params), onProgress: downloadProgress(operationId) }, signal));
+      changed('isos');
+      return entry;
+    },
+
+    async listOses({ query, limit }) {
+      const index = await loadOsinfoIndex({ ...(options.osinfoDir ? { directory: options.osinfoDir } : {}), cacheDir: join(options.home, 'cache') });
+      const words = searchWords(query);
+      const hits = index.oses.filter((os) => {
+        const text = `${os.shortId} ${os.name} ${os.vendor ?? ''} ${os.family ?? ''}`.toLowerCase();
+        return words.every((word) => text.includes(word));
+      });
+      // Exact id first, then newest first within a name (debian12 before debian11).
+      const exact = (os: OsinfoOs) => (words.length === 1 && os.shortId === words[0] ? 0 : 1);
+      hits.sort((a, b) => exact(a) - exact(b) || b.name.localeCompare(a.name, 'en', { numeric: true }));
+      return hits.slice(0, limit).map((os) => osInfoOf(index, os));
+    },
+  };
 }

@@ -97,7 +97,8 @@ function resourcesFor(index: OsinfoIndex, os: OsinfoOs, arch: string, depth = 0)
   return {};
 }
 
-function describe(index: OsinfoIndex, os: OsinfoOs, media: OsinfoMediaPattern): DetectedOs {
+/** An OS as a detection of `media` reports it (also used to list the database's OSes for searching). */
+export function describe(index: OsinfoIndex, os: OsinfoOs, media: OsinfoMediaPattern): DetectedOs {
   const arch = media.arch === 'all' ? 'x86_64' : media.arch;
   const { minimum, recommended } = resourcesFor(index, os, arch);
   const detected: DetectedOs = {
