@@ -1,8 +1,9 @@
-import { mkdir, readFile, rm } from 'node:fs/promises';
+import { readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../api/errors';
 import type { LinkRole } from '../model/nic';
 import { runtimeRoot } from '../paths';
+import { ensurePrivateDir, fallbackRuntimeRoot, MAX_SOCKET_PATH_BYTES } from '../vm/runtime-dir';
 import { validateNetworkName } from './network-names';
 import { findSocketOwners } from './port-holders';
 
@@ -17,8 +18,16 @@ export interface LinkEndpoint {
   remotePath: string;
 }
 
+/** Longest link socket name: `<dir>/a.sock`. */
+const SOCKET_FILE = 'a.sock';
+
 export function linkDir(home: string, linkName: string, env: NodeJS.ProcessEnv = process.env): string {
-  return join(runtimeRoot(home, env), 'links', validateNetworkName(linkName, 'link name'));
+  const root = runtimeRoot(home, env);
+  const name = validateNetworkName(linkName, 'link name');
+  const normal = join(root, 'links', name);
+  // Same fallback as VM sockets when the runtime folder is too deep for sun_path.
+  if (Buffer.byteLength(join(normal, SOCKET_FILE)) <= MAX_SOCKET_PATH_BYTES) return normal;
+  return join(fallbackRuntimeRoot(root), 'links', name);
 }
 
 export function linkEndpointPaths(home: string, linkName: string, role: LinkRole, env: NodeJS.ProcessEnv = process.env): LinkEndpoint {
@@ -44,8 +53,7 @@ export async function boundUnixSocketInodes(path: string, procRoot = '/proc'): P
  */
 export async function prepareLinkEndpoint(home: string, linkName: string, role: LinkRole, env: NodeJS.ProcessEnv = process.env): Promise<LinkEndpoint> {
   const endpoint = linkEndpointPaths(home, linkName, role, env);
-  await mkdir(runtimeRoot(home, env), { recursive: true, mode: 0o700 });
-  await mkdir(linkDir(home, linkName, env), { recursive: true, mode: 0o700 });
+  await ensurePrivateDir(linkDir(home, linkName, env));
   const inodes = await boundUnixSocketInodes(endpoint.localPath);
   if (inodes.length > 0) {
     const holders = (await Promise.all(inodes.map((inode) => findSocketOwners(inode)))).flat();

@@ -55,3 +55,22 @@ export function forwardsClash(a: Pick<PortForward, 'protocol' | 'hostAddress' | 
   if (a.protocol !== b.protocol || a.hostPort !== b.hostPort) return false;
   return a.hostAddress === b.hostAddress || a.hostAddress === '0.0.0.0' || b.hostAddress === '0.0.0.0';
 }
+
+/**
+ * What names a forward to remove: `tcp:8080`, `tcp:127.0.0.1:8080`, or the whole spec it was
+ * added with (`tcp:8080:80`, `tcp:127.0.0.1:8080:80`). The host address is only matched when given.
+ */
+export function parseForwardSelector(spec: string): { protocol: PortProtocol; hostPort: number; hostAddress?: string } {
+  const parts = spec.trim().split(':');
+  const protocol = parts[0]?.toLowerCase();
+  if (protocol !== 'tcp' && protocol !== 'udp') {
+    throw new EngineError('invalid-argument', `Port forward "${spec}" must start with tcp: or udp:`, { hint: 'e.g. tcp:8080 or tcp:127.0.0.1:8080' });
+  }
+  const hasAddress = parts.length >= 3 && tryParseIpv4(parts[1] ?? '') !== undefined;
+  if (parts.length === 2 || (parts.length === 3 && hasAddress)) {
+    const hostPort = parsePort(parts[parts.length - 1] ?? '', 'host port', spec);
+    return hasAddress ? { protocol, hostPort, hostAddress: formatIpv4(tryParseIpv4(parts[1]!)!) } : { protocol, hostPort };
+  }
+  const full = parsePortForward(spec);
+  return parts.length === 4 ? { protocol: full.protocol, hostPort: full.hostPort, hostAddress: full.hostAddress } : { protocol: full.protocol, hostPort: full.hostPort };
+}

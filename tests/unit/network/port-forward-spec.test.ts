@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forwardsClash, formatPortForward, parsePortForward } from '../../../engine/network/port-forward-spec';
+import { forwardsClash, formatPortForward, parseForwardSelector, parsePortForward } from '../../../engine/network/port-forward-spec';
 
 describe('port forward specs', () => {
   it('parses the short form with a loopback default', () => {
@@ -32,5 +32,19 @@ describe('port forward specs', () => {
     expect(forwardsClash(a, parsePortForward('udp:8080:80'))).toBe(false);
     expect(forwardsClash(a, parsePortForward('tcp:127.0.0.2:8080:80'))).toBe(false);
     expect(forwardsClash(a, parsePortForward('tcp:0.0.0.0:8080:80'))).toBe(true);
+  });
+});
+
+describe('forward selectors (for removal)', () => {
+  it.each([
+    ['tcp:8080', { protocol: 'tcp', hostPort: 8080 }],
+    ['udp:127.0.0.1:5353', { protocol: 'udp', hostPort: 5353, hostAddress: '127.0.0.1' }],
+    ['tcp:8080:80', { protocol: 'tcp', hostPort: 8080 }],
+    ['tcp:0.0.0.0:8080:80', { protocol: 'tcp', hostPort: 8080, hostAddress: '0.0.0.0' }],
+  ])('parses %j', (spec, expected) => {
+    expect(parseForwardSelector(spec)).toEqual(expected);
+  });
+  it.each(['icmp:1', 'tcp', 'tcp:x', 'tcp:1.2.3.4:99999'])('refuses %j', (spec) => {
+    expect(() => parseForwardSelector(spec)).toThrow(/Port forward/);
   });
 });
