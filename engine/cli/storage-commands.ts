@@ -6,6 +6,9 @@ import { CREATABLE_FORMATS, PREALLOCATION_MODES, type CreatableFormat, type Prea
 import { formatSize, parseSize } from '../storage/size';
 import { StorageService } from '../storage/storage-service';
 import type { UsageResolver } from '../storage/usage';
+import { attachDisk, changeCdromMedia, detachDisk, type MediaChangeResult } from '../storage/vm-media/vm-media';
+import { vmUsageResolver } from '../storage/vm-usage';
+import { DISK_BUSES, type DiskBus } from '../model/disk';
 import type { Volume } from '../storage/volumes/types';
 import { virtdeskHome } from '../paths';
 import type { CliCommand, CliIo } from './command';
@@ -13,18 +16,22 @@ import { UsageError } from './run-cli';
 
 type Options = NonNullable<ParseArgsConfig['options']>;
 
-/** How the CLI learns which VMs use a file; the VM runtime registers it when it exists. */
-let usageResolver: UsageResolver | undefined;
+/** Which VMs use a file: the VM definitions under VIRTDESK_HOME, unless a host sets its own (e.g. its live registry). */
+let usageOverride: UsageResolver | undefined;
 export function setStorageCliUsageResolver(resolver: UsageResolver | undefined): void {
-  usageResolver = resolver;
+  usageOverride = resolver;
+}
+
+function usage(io: CliIo): UsageResolver {
+  return usageOverride ?? vmUsageResolver(virtdeskHome(io.env), io.env);
 }
 
 function storage(io: CliIo): StorageService {
-  return new StorageService({ home: virtdeskHome(io.env), ...(usageResolver ? { usage: usageResolver } : {}) });
+  return new StorageService({ home: virtdeskHome(io.env), usage: usage(io) });
 }
 
 function isoLibrary(io: CliIo): IsoLibrary {
-  return new IsoLibrary({ home: virtdeskHome(io.env), ...(io.env.VIRTDESK_OSINFO_DIR ? { osinfoDir: io.env.VIRTDESK_OSINFO_DIR } : {}), ...(usageResolver ? { usage: usageResolver } : {}) });
+  return new IsoLibrary({ home: virtdeskHome(io.env), ...(io.env.VIRTDESK_OSINFO_DIR ? { osinfoDir: io.env.VIRTDESK_OSINFO_DIR } : {}), usage: usage(io) });
 }
 
 function parse(args: string[], options: Options, positionals: { min: number; max: number; names: string }) {
@@ -441,6 +448,73 @@ const isoDownload: CliCommand = {
   },
 };
 
+// ---- disks and media of VMs ----
+
+function describeChange(result: MediaChangeResult, what: string): string {
+  if (result.live) return `${what} (applied to the running VM).\n`;
+  if (result.restartNeeded) return `${what} in the definition; restart the VM to apply it: ${result.note ?? ''}\n`;
+  return `${what}.\n`;
+}
+
+const vmDiskAttach: CliCommand = {
+  path: ['vm', 'disk', 'attach'],
+  summary: 'Attach a disk image to a VM (hot-plugged when it runs)',
+  usage: 'virtdesk vm disk attach VM PATH|IMAGE [--pool NAME] [--bus virtio|scsi|sata|ide] [--format qcow2|raw] [--readonly] [--json]',
+  async run(args, io) {
+    const { values, positionals } = parse(
+      args,
+      { pool: { type: 'string' }, bus: { type: 'string' }, format: { type: 'string' }, readonly: { type: 'boolean', default: false } },
+      { min: 2, max: 2, names: 'VM and the image (a path, or a name in --pool)' },
+    );
+    const image = positionals[1] ?? '';
+    const pool = str(values, 'pool');
+    const source = image.includes('/') ? image : (await storage(io).getVolume(pool ?? 'default', image)).path;
+    const bus = oneOf<DiskBus>(str(values, 'bus'), DISK_BUSES, '--bus');
+    const format = oneOf(str(values, 'format'), ['qcow2', 'raw'] as const, '--format');
+    const result = await attachDisk(
+      { home: virtdeskHome(io.env), env: io.env, usage: usage(io) },
+      { vm: positionals[0] ?? '', source, readOnly: values.readonly === true, ...(bus ? { bus } : {}), ...(format ? { format } : {}) },
+    );
+    if (values.json) return printJson(io, result);
+    io.stdout(describeChange(result, `Attached ${result.disk.source} to "${result.vm}" as ${result.deviceId}`));
+    return 0;
+  },
+};
+
+const vmDiskDetach: CliCommand = {
+  path: ['vm', 'disk', 'detach'],
+  summary: 'Detach a disk from a VM (hot-unplugged when it runs); the image file stays',
+  usage: 'virtdesk vm disk detach VM DISK-ID|PATH [--json]',
+  async run(args, io) {
+    const { values, positionals } = parse(args, {}, { min: 2, max: 2, names: 'VM and DISK-ID' });
+    const result = await detachDisk({ home: virtdeskHome(io.env), env: io.env }, { vm: positionals[0] ?? '', disk: positionals[1] ?? '' });
+    if (values.json) return printJson(io, result);
+    io.stdout(describeChange(result, `Detached ${result.deviceId} from "${result.vm}"`));
+    return 0;
+  },
+};
+
+const vmCdrom: CliCommand = {
+  path: ['vm', 'cdrom'],
+  summary: "Insert or change the ISO in a VM's CD-ROM drive, or eject it",
+  usage: 'virtdesk vm cdrom VM ISO|--eject [--drive CDROM-ID] [--json]',
+  async run(args, io) {
+    const { values, positionals } = parse(args, { eject: { type: 'boolean', default: false }, drive: { type: 'string' } }, { min: 1, max: 2, names: 'VM' });
+    const eject = values.eject === true;
+    if (eject === (positionals[1] !== undefined)) throw new UsageError('give either an ISO or --eject');
+    let media: string | null = null;
+    if (!eject) {
+      const iso = positionals[1] ?? '';
+      media = iso.includes('/') ? iso : (await isoLibrary(io).get(iso)).path;
+    }
+    const drive = str(values, 'drive');
+    const result = await changeCdromMedia({ home: virtdeskHome(io.env), env: io.env }, { vm: positionals[0] ?? '', media, ...(drive ? { cdrom: drive } : {}) });
+    if (values.json) return printJson(io, result);
+    io.stdout(describeChange(result, media === null ? `Ejected the disc from ${result.deviceId} of "${result.vm}"` : `Inserted ${media} into ${result.deviceId} of "${result.vm}"`));
+    return 0;
+  },
+};
+
 export const storageCommands: CliCommand[] = [
   poolList,
   poolAdd,
@@ -460,4 +534,7 @@ export const storageCommands: CliCommand[] = [
   isoDetect,
   isoRemove,
   isoDownload,
+  vmDiskAttach,
+  vmDiskDetach,
+  vmCdrom,
 ];

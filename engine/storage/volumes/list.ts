@@ -91,16 +91,20 @@ export async function listVolumes(ctx: StorageContext, poolName: string): Promis
   return volumes;
 }
 
-/** One volume, or not-found naming the pool. */
-export async function getVolume(ctx: StorageContext, poolName: string, name: string): Promise<Volume> {
+/**
+ * One volume, or not-found naming the pool. `withBases` also finds the linked clones built on it
+ * (a scan of every pool), which only the operations that could break them need.
+ */
+export async function getVolume(ctx: StorageContext, poolName: string, name: string, options: { withBases?: boolean } = {}): Promise<Volume> {
   const pool = await ctx.pools.get(poolName);
   const path = volumePath(pool.path, name);
   const exists = await lstat(path).catch(() => undefined);
   if (!exists) {
     throw new EngineError('not-found', `There is no image "${name}" in pool "${poolName}".`, { hint: `List the pool with \`virtdesk image list --pool ${poolName}\`.` });
   }
-  const volumes = await listVolumes(ctx, poolName);
-  const volume = volumes.find((v) => v.name === name);
+  if (!exists.isFile() && !exists.isSymbolicLink()) throw new EngineError('not-found', `"${name}" in pool "${poolName}" is not an image file.`);
+  if (!options.withBases) return readVolume(ctx, pool, name);
+  const volume = (await listVolumes(ctx, poolName)).find((v) => v.name === name);
   if (!volume) throw new EngineError('not-found', `"${name}" in pool "${poolName}" is not an image file.`);
   return volume;
 }

@@ -72,7 +72,7 @@ export interface DeleteResult {
 }
 
 export async function deleteVolume(ctx: StorageContext, request: DeleteVolumeRequest): Promise<DeleteResult> {
-  const volume = await getVolume(ctx, request.pool, request.name);
+  const volume = await getVolume(ctx, request.pool, request.name, { withBases: true });
   assertNotRunning(volume, 'delete');
   assertNotBase(volume, 'delete');
   if (volume.usedBy.length > 0 && !request.force) {
@@ -99,7 +99,7 @@ export interface ResizeVolumeRequest {
 }
 
 export async function resizeVolume(ctx: StorageContext, request: ResizeVolumeRequest): Promise<OperationResult & { previousSize: number }> {
-  const volume = await getVolume(ctx, request.pool, request.name);
+  const volume = await getVolume(ctx, request.pool, request.name, { withBases: true });
   assertNotRunning(volume, 'resize');
   assertNotBase(volume, 'resize');
   const warnings: string[] = [];
