@@ -103,7 +103,7 @@ export function createNetworkService(options: NetworkRpcOptions): NetworkImpleme
     }));
   }
 
-  async function lifecycle(ref: string, run: () => Promise<NetworkStatus>): Promise<NetworkInfo> {
+  async function lifecycle(run: () => Promise<NetworkStatus>): Promise<NetworkInfo> {
     const status = await run();
     changed(status.definition.id);
     return toWire(status);
@@ -128,8 +128,8 @@ export function createNetworkService(options: NetworkRpcOptions): NetworkImpleme
       changed(def.id);
       return toWire(await manager.statusOf(def));
     },
-    start: ({ ref }) => lifecycle(ref, () => manager.start(ref)),
-    stop: ({ ref, force }) => lifecycle(ref, () => manager.stop(ref, { force })),
+    start: ({ ref }) => lifecycle(() => manager.start(ref)),
+    stop: ({ ref, force }) => lifecycle(() => manager.stop(ref, { force })),
     async delete({ ref, force }) {
       const def = await manager.store.resolve(ref);
       await manager.delete(def.id, { force });
