@@ -69,16 +69,10 @@ export type PortForwardInfo = z.infer<typeof portForwardInfoSchema>;
 export const vmPortForwardsSchema = z.object({
   vmId: z.string(),
   running: z.boolean(),
-  /** One entry per user-mode (NAT) NIC; other NICs have no forwards. */
-  nics: z.array(
-    z.object({
-      nicId: z.string(),
-      /** What the definition holds (applied at every start). */
-      forwards: z.array(portForwardInfoSchema),
-      /** What QEMU has now, while the VM runs; null when stopped. */
-      active: z.array(portForwardInfoSchema).nullable(),
-    }),
-  ),
+  /** The VM's user-mode (NAT) NICs, the only ones that can have forwards. */
+  userNics: z.array(z.string()),
+  /** What the definition holds (applied at every start), and whether QEMU has it now (null while stopped). */
+  forwards: z.array(z.object({ nicId: z.string(), forward: portForwardInfoSchema, active: z.boolean().nullable() })),
 });
 export type VmPortForwards = z.infer<typeof vmPortForwardsSchema>;
 
@@ -111,10 +105,15 @@ export const networkMethods = {
   hostBridges: method(z.object({}), z.array(hostBridgeSchema)),
 
   portForwards: method(z.object({ vmId }), vmPortForwardsSchema),
-  /** Saves the forward in the definition and, while the VM runs, adds it to QEMU at once. */
-  addPortForward: method(z.object({ vmId, nicId: z.string().min(1).max(64), forward: portForwardSchema }), vmPortForwardsSchema),
+  /**
+   * Saves the forward in the definition and, while the VM runs, adds it to QEMU at once. Refused when
+   * it clashes with another forward of any VM or the host port is taken. `nicId` may be left out
+   * when the VM has one user-mode NIC.
+   */
+  addPortForward: method(z.object({ vmId, nicId: z.string().min(1).max(64).optional(), forward: portForwardSchema }), vmPortForwardsSchema),
+  /** The host address is matched only when given. */
   removePortForward: method(
-    z.object({ vmId, nicId: z.string().min(1).max(64), protocol: z.enum(PORT_PROTOCOLS), hostAddress: ipv4.optional(), hostPort: z.number().int().min(1).max(65535) }),
+    z.object({ vmId, nicId: z.string().min(1).max(64).optional(), protocol: z.enum(PORT_PROTOCOLS), hostAddress: ipv4.optional(), hostPort: z.number().int().min(1).max(65535) }),
     vmPortForwardsSchema,
   ),
 };

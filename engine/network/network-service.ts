@@ -1,18 +1,11 @@
 import type { ImplementationOf } from '../api/contract';
-import { EngineError } from '../api/errors';
 import type { EventBus } from '../api/events';
-import type { LeaseInfo, NetworkInfo, networkEvents, networkMethods, PortForwardInfo, VmPortForwards } from '../api/network-api';
-import type { Nic, PortForward, VmDefinition } from '../model';
-import { netdevId } from '../qemu/argv/ids';
-import { findRunningQemu } from '../vm/pidfile';
-import { withCommandQmp } from '../vm/qmp-session';
-import { vmRuntimePaths } from '../vm/runtime-dir';
+import type { LeaseInfo, NetworkInfo, networkEvents, networkMethods, VmPortForwards } from '../api/network-api';
 import { openVmStore, type VmStore } from '../vm/vm-store';
 import { listHostBridges } from './host-bridges';
 import type { DhcpLease } from './leases';
 import { NetworkManager, type NetworkStatus } from './network-manager';
-import { addActiveForward, assertNoForwardClash, listActiveForwards, removeActiveForward } from './port-forwards';
-import { forwardsClash } from './port-forward-spec';
+import { addVmPortForward, listVmPortForwards, removeVmPortForward, type VmPortForwardContext } from './vm-port-forwards';
 
 export interface NetworkRpcOptions {
   home: string;
@@ -53,20 +46,6 @@ function leaseToWire(lease: DhcpLease): LeaseInfo {
   return { mac: lease.mac, ip: lease.ip, hostname: lease.hostname ?? null, expiresAt: lease.expiresAt ?? null };
 }
 
-type UserNic = Nic & { network: Extract<Nic['network'], { kind: 'user' }> };
-const isUserNic = (nic: Nic): nic is UserNic => nic.network.kind === 'user';
-
-function userNic(def: VmDefinition, nicId: string): UserNic {
-  const nic = def.nics.find((n) => n.id === nicId);
-  if (!nic) throw new EngineError('not-found', `VM "${def.name}" has no NIC "${nicId}".`, { hint: `Its NICs: ${def.nics.map((n) => n.id).join(', ') || 'none'}.` });
-  if (!isUserNic(nic)) {
-    throw new EngineError('invalid-argument', `NIC "${nicId}" of VM "${def.name}" is on ${nic.network.kind} networking; port forwards exist only on user-mode NAT.`, {
-      hint: 'A VM on a virtual network or bridge is reachable at its own address (see the network\'s leases).',
-    });
-  }
-  return nic;
-}
-
 /** Implements engine/api's networks service over NetworkManager and the port-forward helpers. */
 export function createNetworkService(options: NetworkRpcOptions): NetworkImplementation {
   const env = options.env ?? process.env;
@@ -75,32 +54,17 @@ export function createNetworkService(options: NetworkRpcOptions): NetworkImpleme
   const vms: VmStore = openVmStore(options.home);
   const changed = (id: string) => options.bus.emit('networks.changed', { ids: [id] });
 
-  const pathsOf = (def: VmDefinition) => vmRuntimePaths(options.home, def.id, env);
-  const running = async (def: VmDefinition) => (await findRunningQemu(pathsOf(def))) !== undefined;
+  const forwardsCtx: VmPortForwardContext = { home: options.home, env, store: vms };
 
-  async function forwardsOf(def: VmDefinition): Promise<VmPortForwards> {
-    const live = (await running(def)) ? await withCommandQmp(pathsOf(def), def.name, (qmp) => listActiveForwards(qmp)) : null;
+  async function forwardsOf(vmRef: string): Promise<VmPortForwards> {
+    const list = await listVmPortForwards(forwardsCtx, vmRef);
+    const def = await vms.get(list.vm.id);
     return {
-      vmId: def.id,
-      running: live !== null,
-      nics: def.nics.filter(isUserNic).map((nic) => ({
-        nicId: nic.id,
-        forwards: nic.network.portForwards,
-        active:
-          live === null
-            ? null
-            : live
-                .filter((f) => f.netdev === netdevId(nic.id))
-                .map((f): PortForwardInfo => ({ protocol: f.protocol, hostAddress: f.hostAddress, hostPort: f.hostPort, guestPort: f.guestPort })),
-      })),
+      vmId: list.vm.id,
+      running: list.running,
+      userNics: def.nics.filter((nic) => nic.network.kind === 'user').map((nic) => nic.id),
+      forwards: list.forwards.map((entry) => ({ nicId: entry.nic, forward: entry.forward, active: entry.active })),
     };
-  }
-
-  /** Read-modify-write of one NIC's forwards on the fresh definition. */
-  async function updateForwards(def: VmDefinition, nicId: string, change: (forwards: PortForward[]) => PortForward[]): Promise<VmDefinition> {
-    return vms.update(def.id, (fresh) => ({
-      nics: fresh.nics.map((nic) => (nic.id === nicId && isUserNic(nic) ? { ...nic, network: { ...nic.network, portForwards: change(nic.network.portForwards) } } : nic)),
-    }));
   }
 
   async function lifecycle(run: () => Promise<NetworkStatus>): Promise<NetworkInfo> {
@@ -151,43 +115,14 @@ export function createNetworkService(options: NetworkRpcOptions): NetworkImpleme
       }));
     },
 
-    portForwards: async ({ vmId }) => forwardsOf(await vms.resolve(vmId)),
+    portForwards: ({ vmId }) => forwardsOf(vmId),
     async addPortForward({ vmId, nicId, forward }) {
-      const def = await vms.resolve(vmId);
-      const nic = userNic(def, nicId);
-      assertNoForwardClash(
-        def.nics.filter(isUserNic).flatMap((n) => n.network.portForwards),
-        forward,
-      );
-      const live = await running(def);
-      if (live) await withCommandQmp(pathsOf(def), def.name, (qmp) => addActiveForward(qmp, nic.id, forward));
-      try {
-        return await forwardsOf(await updateForwards(def, nic.id, (forwards) => [...forwards, forward]));
-      } catch (error) {
-        // The definition could not take it: do not leave a forward QEMU has but the VM does not.
-        if (live) await withCommandQmp(pathsOf(def), def.name, (qmp) => removeActiveForward(qmp, nic.id, forward)).catch(() => undefined);
-        throw error;
-      }
+      await addVmPortForward(forwardsCtx, vmId, forward, nicId === undefined ? {} : { nic: nicId });
+      return forwardsOf(vmId);
     },
     async removePortForward({ vmId, nicId, protocol, hostAddress, hostPort }) {
-      const def = await vms.resolve(vmId);
-      const nic = userNic(def, nicId);
-      const matches = (f: PortForward) => f.protocol === protocol && f.hostPort === hostPort && (hostAddress === undefined || f.hostAddress === hostAddress);
-      const target = nic.network.portForwards.find(matches);
-      let removedLive = false;
-      if (await running(def)) {
-        const live = (await withCommandQmp(pathsOf(def), def.name, (qmp) => listActiveForwards(qmp))).filter(
-          (f) => f.netdev === netdevId(nic.id) && forwardsClash(f, { protocol, hostAddress: hostAddress ?? f.hostAddress, hostPort }),
-        );
-        for (const forward of live) {
-          const { removed } = await withCommandQmp(pathsOf(def), def.name, (qmp) => removeActiveForward(qmp, nic.id, forward));
-          removedLive ||= removed;
-        }
-      }
-      if (!target && !removedLive) {
-        throw new EngineError('not-found', `NIC "${nicId}" of VM "${def.name}" has no ${protocol} forward from host port ${hostPort}.`);
-      }
-      return forwardsOf(target ? await updateForwards(def, nic.id, (forwards) => forwards.filter((f) => !matches(f))) : def);
+      await removeVmPortForward(forwardsCtx, vmId, { protocol, hostPort, ...(hostAddress === undefined ? {} : { hostAddress }) }, nicId === undefined ? {} : { nic: nicId });
+      return forwardsOf(vmId);
     },
   };
 }

@@ -132,6 +132,13 @@ async function freePort(): Promise<number> {
   });
 }
 
+function portTaken(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const probe = createServer().once('error', () => resolve(true));
+    probe.listen(port, '127.0.0.1', () => probe.close(() => resolve(false)));
+  });
+}
+
 describe('port forwards of a VM on user-mode NAT', () => {
   beforeEach(() => connect());
 
@@ -157,16 +164,19 @@ describe('port forwards of a VM on user-mode NAT', () => {
   it('saves forwards of a stopped VM in its definition', async () => {
     const def = await createVm();
     const nicId = def.nics[0]!.id;
-    const added = await client.api.networks.addPortForward({ vmId: 'fwd', nicId, forward: { hostPort: 18080, guestPort: 80 } });
-    expect(added).toEqual({ vmId: def.id, running: false, nics: [{ nicId, forwards: [{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 18080, guestPort: 80 }], active: null }] });
+    const port = await freePort();
+    const added = await client.api.networks.addPortForward({ vmId: 'fwd', forward: { hostPort: port, guestPort: 80 } });
+    expect(added).toEqual({ vmId: def.id, running: false, userNics: [nicId], forwards: [{ nicId, forward: { protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: port, guestPort: 80 }, active: null }] });
     const stored = await openVmStore(home).get(def.id);
-    expect(stored.nics[0]!.network).toMatchObject({ kind: 'user', portForwards: [{ hostPort: 18080, guestPort: 80 }] });
+    expect(stored.nics[0]!.network).toMatchObject({ kind: 'user', portForwards: [{ hostPort: port, guestPort: 80 }] });
 
-    const clash = await rejection(client.api.networks.addPortForward({ vmId: def.id, nicId, forward: { hostPort: 18080, guestPort: 22 } }));
+    const clash = await rejection(client.api.networks.addPortForward({ vmId: def.id, nicId, forward: { hostPort: port, guestPort: 22 } }));
     expect(clash.code).toBe('already-exists');
-    const removed = await client.api.networks.removePortForward({ vmId: def.id, nicId, protocol: 'tcp', hostPort: 18080 });
-    expect(removed.nics[0]!.forwards).toEqual([]);
-    expect((await rejection(client.api.networks.removePortForward({ vmId: def.id, nicId, protocol: 'tcp', hostPort: 18080 }))).code).toBe('not-found');
+    const wrongNic = await rejection(client.api.networks.addPortForward({ vmId: def.id, nicId: 'nope', forward: { hostPort: port + 1, guestPort: 22 } }));
+    expect(wrongNic.code).toBe('not-found');
+    const removed = await client.api.networks.removePortForward({ vmId: def.id, protocol: 'tcp', hostPort: port });
+    expect(removed.forwards).toEqual([]);
+    expect((await rejection(client.api.networks.removePortForward({ vmId: def.id, protocol: 'tcp', hostPort: port }))).code).toBe('not-found');
   });
 
   it('adds and removes forwards of a running VM live, in QEMU and in the definition', async () => {
@@ -176,10 +186,14 @@ describe('port forwards of a VM on user-mode NAT', () => {
     const port = await freePort();
     const added = await client.api.networks.addPortForward({ vmId: def.id, nicId, forward: { protocol: 'tcp', hostPort: port, guestPort: 80 } });
     expect(added.running).toBe(true);
-    expect(added.nics[0]!.active).toEqual([{ protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: port, guestPort: 80 }]);
-    expect(added.nics[0]!.forwards).toEqual(added.nics[0]!.active);
+    expect(added.forwards).toEqual([{ nicId, forward: { protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: port, guestPort: 80 }, active: true }]);
+    // QEMU really listens on the host port now.
+    expect(await portTaken(port)).toBe(true);
 
     const removed = await client.api.networks.removePortForward({ vmId: def.id, nicId, protocol: 'tcp', hostPort: port });
-    expect(removed.nics[0]).toEqual({ nicId, forwards: [], active: [] });
+    expect(removed).toMatchObject({ running: true, forwards: [] });
+    const listed = await client.api.networks.portForwards({ vmId: def.id });
+    expect(listed.forwards).toEqual([]);
+    expect(await portTaken(port)).toBe(false);
   });
 });
