@@ -29,6 +29,11 @@ export interface LaunchResult<T> {
   connection: T;
   /** Where this run's output starts in qemu.log. */
   logOffset: number;
+  /**
+   * QEMU's exit status, known only to the process that launched it (its parent): resolves when
+   * QEMU ends while this process lives.
+   */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 const DEFAULT_TIMEOUT_MS = 30_000;
@@ -184,5 +189,6 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
   child.unref();
   const pid = child.pid ?? (await readPidFile(paths.pidFile));
   if (pid === undefined) throw new EngineError('internal', `QEMU for VM "${request.vmName}" has no pid.`);
-  return { pid, connection, logOffset: offset };
+  const exitStatus = ended.then((outcome) => (outcome.kind === 'exit' ? { code: outcome.code, signal: outcome.signal } : { code: null, signal: null }));
+  return { pid, connection, logOffset: offset, exited: exitStatus };
 }

@@ -45,6 +45,8 @@ export interface StartResult {
   pid: number;
   plan: StartPlan;
   runtime: RuntimeRecord;
+  /** QEMU's exit status; only this (parent) process learns it. */
+  exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
 /** The per-VM UEFI variable store, copied from the firmware's template on first use. */
@@ -169,5 +171,5 @@ export async function startVm(def: VmDefinition, ctx: StartContext): Promise<Sta
   } finally {
     await qmp.close().catch(() => undefined);
   }
-  return { pid: launched.pid, plan, runtime };
+  return { pid: launched.pid, plan, runtime, exited: launched.exited };
 }

@@ -1,4 +1,4 @@
-import { copyFile, readFile } from 'node:fs/promises';
+import { copyFile, readFile, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import type { CliIo } from '../../engine/cli/command';
@@ -30,8 +30,14 @@ export async function waitFor<T>(what: string, check: () => Promise<T | undefine
   }
 }
 
-export async function waitForSerial(path: string, pattern: RegExp, timeoutMs = 90_000): Promise<RegExpExecArray> {
-  return waitFor(`${pattern} in ${path}`, async () => pattern.exec(await readFile(path, 'utf8').catch(() => '')) ?? undefined, timeoutMs, 200);
+/** Waits for `pattern` in a serial log, looking only past `fromOffset` (logs are appended across runs). */
+export async function waitForSerial(path: string, pattern: RegExp, timeoutMs = 90_000, fromOffset = 0): Promise<RegExpExecArray> {
+  return waitFor(`${pattern} in ${path}`, async () => pattern.exec((await readFile(path).catch(() => Buffer.alloc(0))).subarray(fromOffset).toString('utf8')) ?? undefined, timeoutMs, 200);
+}
+
+/** The current size of a file (0 when missing): an offset for waitForSerial. */
+export async function fileSize(path: string): Promise<number> {
+  return stat(path).then((info) => info.size, () => 0);
 }
 
 /** A definition input that boots the test guest directly (TCG), with its own copy of the blank disk. */

@@ -1,0 +1,514 @@
+import { EngineError } from '../api/errors';
+import type { VmDefinition, VmDefinitionInput } from '../model';
+import type { NicBackend } from '../qemu/argv';
+import type { VmDomainEvent } from '../qemu/qmp';
+import { pauseVm, rebootVm, resetVm, resumeVm, screenshotPng, sendKeysVm, stopVm, type StopOptions, type StopResult } from './control';
+import { findRunningQemu } from './pidfile';
+import { VmRegistry, type CreateOptions, type DeleteOutcome } from './registry';
+import { RestartPolicy, type RestartPolicyOptions } from './restart-policy';
+import type { VmRuntimePaths } from './runtime-dir';
+import { readRuntimeRecord, type RuntimeRecord } from './runtime-records';
+import { startVm } from './start';
+import type { VmStatsSample } from './stats';
+import { assertOperationAllowed, describeExitReason, VmStateMachine, type ExitReason, type VmState } from './states';
+import type { HostToSupervisor, SupervisorToHost } from './supervisor-protocol';
+import type { VmWorker, WorkerFactory } from './worker';
+
+export type VmManagerEvent =
+  /** Definitions appeared, changed or went, by this process or another (the CLI). */
+  | { type: 'vms.changed'; ids: string[] }
+  | { type: 'vm.state'; id: string; state: VmState; stateReason: string | null }
+  | { type: 'vm.stats'; id: string; stats: VmStatsSample }
+  | { type: 'vm.event'; id: string; event: VmDomainEvent };
+
+export interface VmManagerOptions {
+  home: string;
+  env?: NodeJS.ProcessEnv;
+  /** Makes supervisor processes (fork under serve, utilityProcess under Electron). */
+  workers: WorkerFactory;
+  /** The supervisor module the workers run (built: dist/node/vm-supervisor.mjs; tests: engine/vm/supervisor-main.ts). */
+  supervisorEntry: string;
+  onEvent?: (event: VmManagerEvent) => void;
+  /** 0 turns stats sampling off. Default 2 s. */
+  statsIntervalMs?: number;
+  /** How often to look for QEMUs started by another process (the CLI). Default 1 s. */
+  pollIntervalMs?: number;
+  restartPolicy?: Partial<RestartPolicyOptions>;
+  resolveNicBackends?: (def: VmDefinition, paths: VmRuntimePaths) => Promise<Record<string, NicBackend>>;
+  /** Where supervisor trouble is written; default stderr. */
+  log?: (line: string) => void;
+}
+
+/** One VM in a list, shaped like engine/api's VmSummary. */
+export interface VmListEntry {
+  id: string;
+  name: string;
+  description: string;
+  osId: string | null;
+  state: VmState;
+  stateReason: string | null;
+  vcpus: number;
+  memoryMiB: number;
+  autostart: boolean;
+  createdAt: string;
+}
+
+/** Runtime facts of one VM, shaped like engine/api's VmRuntime. */
+export interface VmRuntimeInfo {
+  state: VmState;
+  stateReason: string | null;
+  exitReason: ExitReason | null;
+  pid: number | null;
+  startedAt: string | null;
+  accelerator: 'kvm' | 'tcg' | null;
+  cpuModel: string | null;
+  ipAddresses: string[];
+  /** Where QEMU keeps the guest's serial output. */
+  serialLog: string;
+}
+
+interface Tracked {
+  id: string;
+  name: string;
+  machine: VmStateMachine;
+  pid: number | undefined;
+  runtime: RuntimeRecord | undefined;
+  worker: VmWorker<HostToSupervisor, SupervisorToHost> | undefined;
+  /** The supervisor told us QEMU ended; its exit is expected. */
+  workerDone: boolean;
+  policy: RestartPolicy;
+  restartTimer: NodeJS.Timeout | undefined;
+  stats: VmStatsSample | undefined;
+  /** An operation of this process is in flight (start, stop): the poller leaves the VM alone. */
+  busy: number;
+  /** The supervisor kept dying for this QEMU pid; no more re-attach attempts for it. */
+  gaveUpOnPid: number | undefined;
+  /** QEMU's exit status when this process launched it (it is QEMU's parent). */
+  childExit: { pid: number; status: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } | undefined;
+  /** Resolved by the supervisor's first word (attached or exited). */
+  attachWaiters: (() => void)[];
+}
+
+function reasonText(state: VmState, reason: ExitReason | undefined): string | null {
+  if (state !== 'stopped' && state !== 'crashed') return null;
+  return reason ? describeExitReason(reason) : null;
+}
+
+/**
+ * The VM runtime of a host process (Electron main, `virtdesk serve`): the registry plus one
+ * supervisor process per running VM, re-attached to every running QEMU when the host starts, when
+ * a supervisor dies, and when a QEMU started elsewhere (the CLI) appears.
+ */
+export class VmManager {
+  readonly registry: VmRegistry;
+  readonly #options: VmManagerOptions;
+  readonly #tracked = new Map<string, Tracked>();
+  #pollTimer: NodeJS.Timeout | undefined;
+  #stopWatching: (() => void) | undefined;
+  #closed = false;
+  #polling: Promise<void> | undefined;
+
+  private constructor(options: VmManagerOptions) {
+    this.#options = options;
+    this.registry = new VmRegistry(options.home, options.env ?? process.env);
+  }
+
+  /** Creates the manager and attaches a supervisor to every VM whose QEMU runs. */
+  static async open(options: VmManagerOptions): Promise<VmManager> {
+    const manager = new VmManager(options);
+    await manager.#scan();
+    manager.#stopWatching = manager.registry.store.watch((ids) => {
+      manager.#emit({ type: 'vms.changed', ids });
+      void manager.#scan();
+    });
+    const interval = options.pollIntervalMs ?? 1000;
+    manager.#pollTimer = setInterval(() => void manager.#scan(), interval);
+    manager.#pollTimer.unref();
+    return manager;
+  }
+
+  /** Stops watching; supervisors detach and every QEMU keeps running. */
+  async close(): Promise<void> {
+    this.#closed = true;
+    clearInterval(this.#pollTimer);
+    this.#stopWatching?.();
+    await this.#polling;
+    const exits: Promise<unknown>[] = [];
+    for (const tracked of this.#tracked.values()) {
+      clearTimeout(tracked.restartTimer);
+      const worker = tracked.worker;
+      if (worker && !worker.exit) {
+        exits.push(new Promise((resolve) => worker.on('exit', resolve)));
+        tracked.workerDone = true;
+        worker.postMessage({ type: 'detach' });
+        setTimeout(() => worker.kill(), 2000).unref();
+      }
+    }
+    await Promise.all(exits);
+  }
+
+  #log(line: string): void {
+    (this.#options.log ?? ((text: string) => process.stderr.write(`${text}\n`)))(line);
+  }
+
+  #emit(event: VmManagerEvent): void {
+    this.#options.onEvent?.(event);
+  }
+
+  #track(def: VmDefinition, state: VmState, reason: ExitReason | undefined): Tracked {
+    let tracked = this.#tracked.get(def.id);
+    if (tracked) {
+      tracked.name = def.name;
+      return tracked;
+    }
+    const machine = new VmStateMachine(state, reason);
+    tracked = {
+      id: def.id,
+      name: def.name,
+      machine,
+      pid: undefined,
+      runtime: undefined,
+      worker: undefined,
+      workerDone: false,
+      policy: new RestartPolicy(this.#options.restartPolicy),
+      restartTimer: undefined,
+      stats: undefined,
+      busy: 0,
+      gaveUpOnPid: undefined,
+      childExit: undefined,
+      attachWaiters: [],
+    };
+    machine.onChange((next, why) => this.#emit({ type: 'vm.state', id: def.id, state: next, stateReason: reasonText(next, why) }));
+    this.#tracked.set(def.id, tracked);
+    return tracked;
+  }
+
+  /** Brings the tracked set in line with the store and the running QEMUs. */
+  #scan(): Promise<void> {
+    if (this.#closed) return Promise.resolve();
+    this.#polling ??= this.#doScan().finally(() => (this.#polling = undefined));
+    return this.#polling;
+  }
+
+  async #doScan(): Promise<void> {
+    let defs: VmDefinition[];
+    try {
+      defs = await this.registry.definitions();
+    } catch (error) {
+      this.#log(`[vm-manager] cannot list VMs: ${(error as Error).message}`);
+      return;
+    }
+    const ids = new Set(defs.map((def) => def.id));
+    for (const [id, tracked] of this.#tracked) {
+      if (!ids.has(id) && !tracked.worker) this.#tracked.delete(id);
+    }
+    await Promise.all(
+      defs.map(async (def) => {
+        const known = this.#tracked.get(def.id);
+        if (known && (known.busy > 0 || (known.worker && !known.worker.exit) || known.restartTimer)) {
+          known.name = def.name;
+          return;
+        }
+        if (this.#closed) return;
+        const paths = this.registry.paths(def);
+        const pid = await findRunningQemu(paths);
+        if (!known) {
+          // First sight: a stopped VM's state comes from its last-exit record.
+          const status = pid === undefined ? await this.registry.status(def) : undefined;
+          const tracked = this.#track(def, status?.state ?? 'running', status?.exitReason);
+          if (pid !== undefined) this.#attach(tracked, pid);
+          return;
+        }
+        if (pid !== undefined) {
+          if (known.gaveUpOnPid !== pid) this.#attach(known, pid);
+        } else if (known.machine.state !== 'stopped' && known.machine.state !== 'crashed') {
+          // It ended while nobody here watched (e.g. between a supervisor's death and its restart).
+          const status = await this.registry.status(def);
+          known.machine.reset(status.state, status.exitReason);
+          known.pid = undefined;
+        }
+      }),
+    );
+  }
+
+  #attach(tracked: Tracked, pid: number): void {
+    if (this.#closed || (tracked.worker && !tracked.worker.exit)) return;
+    tracked.pid = pid;
+    tracked.workerDone = false;
+    const worker = this.#options.workers<HostToSupervisor, SupervisorToHost>({ modulePath: this.#options.supervisorEntry, name: `vm ${tracked.name}` });
+    tracked.worker = worker;
+    tracked.policy.started();
+    worker.on('message', (message) => {
+      // A supervisor replaced since (restart, new start) has nothing to say any more.
+      if (tracked.worker === worker || message.type === 'exited') this.#onSupervisorMessage(tracked, message);
+    });
+    worker.on('exit', (exit) => {
+      if (tracked.worker === worker) tracked.worker = undefined;
+      if (tracked.workerDone || this.#closed) return;
+      this.#log(`[vm ${tracked.name} ${tracked.id.slice(0, 8)} supervisor pid ${worker.pid}] ended unexpectedly (${exit.kind}${exit.kind === 'crashed' ? `, ${exit.signal ?? `code ${exit.code}`}` : ''}); re-attaching`);
+      const delay = tracked.policy.crashed();
+      if (delay === undefined) {
+        this.#log(`[vm ${tracked.name}] supervisor keeps failing; not re-attaching to QEMU pid ${pid} again`);
+        tracked.gaveUpOnPid = pid;
+        return;
+      }
+      tracked.restartTimer = setTimeout(() => {
+        tracked.restartTimer = undefined;
+        void this.#scan();
+      }, delay);
+      tracked.restartTimer.unref();
+    });
+    const env = this.#options.env ?? process.env;
+    const runtimeEnv: { VIRTDESK_RUNTIME_DIR?: string; XDG_RUNTIME_DIR?: string } = {};
+    if (env.VIRTDESK_RUNTIME_DIR) runtimeEnv.VIRTDESK_RUNTIME_DIR = env.VIRTDESK_RUNTIME_DIR;
+    if (env.XDG_RUNTIME_DIR) runtimeEnv.XDG_RUNTIME_DIR = env.XDG_RUNTIME_DIR;
+    worker.postMessage({ type: 'attach', vmId: tracked.id, vmName: tracked.name, home: this.#options.home, runtimeEnv, statsIntervalMs: this.#options.statsIntervalMs ?? 2000 });
+  }
+
+  #onSupervisorMessage(tracked: Tracked, message: SupervisorToHost): void {
+    switch (message.type) {
+      case 'attached':
+        for (const resolve of tracked.attachWaiters.splice(0)) resolve();
+        tracked.pid = message.pid;
+        tracked.machine.reset(message.state);
+        void readRuntimeRecord(this.registry.paths(tracked)).then((record) => {
+          if (record?.pid === message.pid) tracked.runtime = record;
+        });
+        break;
+      case 'state':
+        // After a stop this host already recorded, a late word from the supervisor is stale.
+        if (tracked.pid === undefined) break;
+        if (!tracked.machine.transition(message.state)) tracked.machine.reset(message.state);
+        break;
+      case 'event':
+        this.#emit({ type: 'vm.event', id: tracked.id, event: message.event });
+        break;
+      case 'stats':
+        tracked.stats = message.stats;
+        this.#emit({ type: 'vm.stats', id: tracked.id, stats: message.stats });
+        break;
+      case 'exited': {
+        for (const resolve of tracked.attachWaiters.splice(0)) resolve();
+        if (message.pid !== null && tracked.pid !== undefined && message.pid !== tracked.pid) break;
+        const endedPid = message.pid ?? tracked.pid;
+        tracked.workerDone = true;
+        tracked.pid = undefined;
+        tracked.runtime = undefined;
+        tracked.stats = undefined;
+        tracked.policy.reset();
+        if (message.reason === null && tracked.childExit !== undefined && tracked.childExit.pid === endedPid) {
+          // QEMU died before the supervisor could watch it; as its parent we know how.
+          void this.#reasonFromChildExit(tracked.childExit.status).then((reason) => tracked.machine.reset(reason ? 'crashed' : message.state, reason));
+        } else {
+          tracked.machine.reset(message.state, message.reason ?? undefined);
+        }
+        break;
+      }
+      case 'error':
+        this.#log(`[vm ${tracked.name} ${tracked.id.slice(0, 8)} supervisor] ${message.message}`);
+        break;
+    }
+  }
+
+  async #reasonFromChildExit(status: Promise<{ code: number | null; signal: NodeJS.Signals | null }>): Promise<ExitReason | undefined> {
+    const exit = await Promise.race([status, new Promise<undefined>((resolve) => setTimeout(() => resolve(undefined), 2000).unref())]);
+    if (!exit) return undefined;
+    if (exit.signal) return { kind: 'killed', message: `QEMU was killed by ${exit.signal}` };
+    if (exit.code !== 0) return { kind: 'qemu-crashed', message: `QEMU exited with code ${exit.code}` };
+    return undefined;
+  }
+
+  /** Resolves once the VM's supervisor has attached (or found QEMU gone), or after `timeoutMs`. */
+  #whenAttached(tracked: Tracked, timeoutMs: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      tracked.attachWaiters.push(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  async #ensureTracked(ref: string): Promise<{ def: VmDefinition; tracked: Tracked }> {
+    const def = await this.registry.resolve(ref);
+    let tracked = this.#tracked.get(def.id);
+    if (!tracked) {
+      await this.#scan();
+      tracked = this.#tracked.get(def.id);
+      if (!tracked) {
+        const status = await this.registry.status(def);
+        tracked = this.#track(def, status.state, status.exitReason);
+      }
+    }
+    return { def, tracked };
+  }
+
+  async #busy<T>(tracked: Tracked, fn: () => Promise<T>): Promise<T> {
+    tracked.busy += 1;
+    try {
+      return await fn();
+    } finally {
+      tracked.busy -= 1;
+    }
+  }
+
+  // ---- registry ----
+
+  async list(): Promise<VmListEntry[]> {
+    await this.#scan();
+    return (await this.registry.definitions()).map((def) => {
+      const tracked = this.#tracked.get(def.id);
+      const state = tracked?.machine.state ?? 'stopped';
+      return {
+        id: def.id,
+        name: def.name,
+        description: def.description,
+        osId: def.osId,
+        state,
+        stateReason: reasonText(state, tracked?.machine.exitReason),
+        vcpus: def.cpu.vcpus,
+        memoryMiB: def.memory.maximumMiB,
+        autostart: def.autostart,
+        createdAt: def.createdAt,
+      };
+    });
+  }
+
+  async get(ref: string): Promise<{ definition: VmDefinition; runtime: VmRuntimeInfo }> {
+    const { def, tracked } = await this.#ensureTracked(ref);
+    const runtime = tracked.runtime ?? (tracked.pid !== undefined ? await readRuntimeRecord(this.registry.paths(def)) : undefined);
+    const state = tracked.machine.state;
+    return {
+      definition: def,
+      runtime: {
+        state,
+        stateReason: reasonText(state, tracked.machine.exitReason),
+        exitReason: tracked.machine.exitReason ?? null,
+        pid: tracked.pid ?? null,
+        startedAt: runtime?.startedAt ?? null,
+        accelerator: runtime?.accelerator ?? null,
+        cpuModel: runtime?.cpuModel ?? null,
+        ipAddresses: [],
+        serialLog: this.registry.paths(def).serialLog,
+      },
+    };
+  }
+
+  async create(input: VmDefinitionInput, options: CreateOptions = {}): Promise<VmDefinition> {
+    const def = await this.registry.create(input, options);
+    this.#track(def, 'stopped', undefined);
+    this.#emit({ type: 'vms.changed', ids: [def.id] });
+    return def;
+  }
+
+  async delete(ref: string, options: { withStorage?: boolean } = {}): Promise<DeleteOutcome> {
+    const { def, tracked } = await this.#ensureTracked(ref);
+    assertOperationAllowed('delete', tracked.machine.state, def.name);
+    const outcome = await this.registry.delete(def.id, options);
+    this.#tracked.delete(def.id);
+    this.#emit({ type: 'vms.changed', ids: [def.id] });
+    return outcome;
+  }
+
+  // ---- lifecycle ----
+
+  async start(ref: string): Promise<void> {
+    const { def, tracked } = await this.#ensureTracked(ref);
+    await this.#busy(tracked, async () => {
+      assertOperationAllowed('start', tracked.machine.state, def.name);
+      tracked.machine.transition('starting');
+      try {
+        const result = await startVm(def, {
+          home: this.#options.home,
+          env: this.#options.env ?? process.env,
+          others: await this.registry.definitions(),
+          ...(this.#options.resolveNicBackends ? { resolveNicBackends: this.#options.resolveNicBackends } : {}),
+        });
+        tracked.runtime = result.runtime;
+        tracked.pid = result.pid;
+        tracked.childExit = { pid: result.pid, status: result.exited };
+        tracked.machine.transition('running');
+        const attached = this.#whenAttached(tracked, 15_000);
+        this.#attach(tracked, result.pid);
+        // Return once the VM is watched, so nothing it does goes unseen.
+        await attached;
+      } catch (error) {
+        const message = error instanceof Error ? error.message : String(error);
+        if (tracked.machine.state === 'starting') tracked.machine.transition('crashed', { kind: 'failed-to-start', message });
+        throw error;
+      }
+    });
+  }
+
+  async stop(ref: string, options: StopOptions = {}): Promise<StopResult> {
+    const { def, tracked } = await this.#ensureTracked(ref);
+    return this.#busy(tracked, async () => {
+      assertOperationAllowed(options.force ? 'force-stop' : 'stop', tracked.machine.state, def.name);
+      const result = await stopVm(def, this.#controlContext(), options);
+      // The supervisor reports the same when it sees QEMU go; don't wait for it.
+      tracked.machine.reset('stopped', { kind: 'user-stopped', forced: result.forced });
+      tracked.pid = undefined;
+      return result;
+    });
+  }
+
+  async pause(ref: string): Promise<void> {
+    const { def, tracked } = await this.#ensureTracked(ref);
+    assertOperationAllowed('pause', tracked.machine.state, def.name);
+    await pauseVm(def, this.#controlContext());
+    tracked.machine.transition('paused');
+  }
+
+  async resume(ref: string): Promise<void> {
+    const { def, tracked } = await this.#ensureTracked(ref);
+    assertOperationAllowed('resume', tracked.machine.state, def.name);
+    await resumeVm(def, this.#controlContext());
+    tracked.machine.transition('running');
+  }
+
+  async reset(ref: string): Promise<void> {
+    const { def, tracked } = await this.#ensureTracked(ref);
+    assertOperationAllowed('reset', tracked.machine.state, def.name);
+    await resetVm(def, this.#controlContext());
+  }
+
+  async reboot(ref: string, options: { timeoutMs?: number } = {}): Promise<void> {
+    const { def, tracked } = await this.#ensureTracked(ref);
+    assertOperationAllowed('reboot', tracked.machine.state, def.name);
+    await this.#busy(tracked, () => rebootVm(def, this.#controlContext(), options));
+  }
+
+  async screenshot(ref: string): Promise<Buffer> {
+    const { def } = await this.#ensureTracked(ref);
+    return screenshotPng(def, this.#controlContext());
+  }
+
+  async sendKeys(ref: string, qcodes: readonly string[], holdTimeMs?: number): Promise<void> {
+    const { def } = await this.#ensureTracked(ref);
+    await sendKeysVm(def, this.#controlContext(), qcodes, holdTimeMs);
+  }
+
+  /** The latest sample from the VM's supervisor. */
+  async stats(ref: string): Promise<VmStatsSample> {
+    const { def, tracked } = await this.#ensureTracked(ref);
+    if (tracked.pid === undefined) throw new EngineError('invalid-state', `VM "${def.name}" is not running, so it has no stats.`);
+    if (!tracked.stats) throw new EngineError('unavailable', `No stats for VM "${def.name}" yet.`, { hint: 'They arrive every few seconds after a start.' });
+    return tracked.stats;
+  }
+
+  /** The state as this host knows it (no I/O). */
+  stateOf(id: string): VmState | undefined {
+    return this.#tracked.get(id)?.machine.state;
+  }
+
+  /** The pid of the supervisor process watching a VM (tests, diagnostics). */
+  supervisorPid(id: string): number | undefined {
+    const worker = this.#tracked.get(id)?.worker;
+    return worker && !worker.exit ? worker.pid : undefined;
+  }
+
+  #controlContext() {
+    return { home: this.#options.home, env: this.#options.env ?? process.env };
+  }
+}
