@@ -12,6 +12,7 @@ import { watchFolder, type PoolWatchOptions } from './pools/pool-watcher';
 import { imageInfo } from './qemu-img/info';
 import type { ImageInfoWithChain } from './qemu-img/types';
 import { noUsage, type UsageResolver } from './usage';
+import { vmUsageResolver } from './vm-usage';
 import { getVolume, listVolumes } from './volumes/list';
 import {
   checkVolume,
@@ -157,7 +158,8 @@ export class StorageService {
 export interface StorageRpcOptions {
   home: string;
   bus: EventBus<Record<string, unknown>>;
-  /** Which VMs use a file (the VM runtime's resolver); without it nothing counts as in use. */
+  env?: NodeJS.ProcessEnv;
+  /** Which VMs use a file; default: the VM registry under `home` (tests may replace it). */
   usage?: UsageResolver;
   /** osinfo-db's folder; default /usr/share/osinfo (`$VIRTDESK_OSINFO_DIR` in the CLI). */
   osinfoDir?: string;
@@ -201,8 +203,9 @@ function osInfoOf(index: OsinfoIndex, os: OsinfoOs): OsInfo {
 
 /** Implements engine/api's storage service; a host registers it as `storage` in the engine. */
 export function createStorageService(options: StorageRpcOptions): StorageImplementation {
-  const storage = new StorageService({ home: options.home, ...(options.usage ? { usage: options.usage } : {}) });
-  const isos = new IsoLibrary({ home: options.home, ...(options.osinfoDir ? { osinfoDir: options.osinfoDir } : {}), ...(options.usage ? { usage: options.usage } : {}) });
+  const usage = options.usage ?? vmUsageResolver(options.home, options.env);
+  const storage = new StorageService({ home: options.home, usage });
+  const isos = new IsoLibrary({ home: options.home, usage, ...(options.osinfoDir ? { osinfoDir: options.osinfoDir } : {}) });
   const { bus } = options;
   const changed = (what: 'pools' | 'volumes' | 'isos', pool?: string) => bus.emit('storage.changed', pool === undefined ? { what } : { what, pool });
   const qemuImgProgress = (operationId: string | undefined) => {

@@ -14,7 +14,9 @@ import { createRpcClient, type RpcClient } from '../../../engine/api/rpc-client'
 import { serveRpc } from '../../../engine/api/rpc-server';
 import { storageEvents, storageMethods } from '../../../engine/api/storage-api';
 import { createMemoryTransportPair } from '../../../engine/api/transport';
+import { createVmDefinition } from '../../../engine/model';
 import { createStorageService } from '../../../engine/storage/storage-service';
+import { openVmStore } from '../../../engine/vm/vm-store';
 import { startFlakyServer } from '../../fixtures/storage/flaky-server';
 
 const run = promisify(execFile);
@@ -105,6 +107,18 @@ describe('storage service over RPC', () => {
       expect((await client.api.storage.deleteVolume({ pool: 'default', name })).deleted).toBe(join(home, 'images', name));
     }
     expect(await readdir(join(home, 'images'))).toEqual([]);
+  });
+
+  it('says which VMs use a volume and refuses to delete it from under them', async () => {
+    const { volume } = await client.api.storage.createVolume({ pool: 'default', name: 'used.qcow2', format: 'qcow2', sizeBytes: GiB });
+    const def = createVmDefinition({ name: 'user-vm', disks: [{ source: volume.path, format: 'qcow2' }] });
+    await openVmStore(home).create(def);
+    const [listed] = await client.api.storage.listVolumes({ pool: 'default' });
+    expect(listed?.usedBy).toEqual([{ vmId: def.id, vmName: 'user-vm', readOnly: false, running: false }]);
+    const refused = await rejection(client.api.storage.deleteVolume({ pool: 'default', name: 'used.qcow2' }));
+    expect(refused.code).toBe('conflict');
+    expect(refused.message).toContain('user-vm');
+    expect(refused.hint).toBeTruthy();
   });
 
   it('refuses malformed requests on the receiving side', async () => {
