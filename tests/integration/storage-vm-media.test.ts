@@ -143,6 +143,18 @@ describe('disks and CD-ROM media on the running VM', () => {
     expect((await storage.checkVolume({ pool: 'default', name: 'extra.qcow2' })).clean).toBe(true);
   });
 
+  it('hot-plugs a disk on the SCSI bus next to the CD-ROM', async () => {
+    await storage.createVolume({ pool: 'default', name: 'scsi.qcow2', format: 'qcow2', sizeBytes: 16 * 2 ** 20 });
+    const before = await shell!.run('ls /sys/block');
+    const attached = await attachDisk(ctx, { vm: 'media', source: join(home, 'images', 'scsi.qcow2'), bus: 'scsi' });
+    expect(attached).toMatchObject({ live: true, restartNeeded: false });
+    const after = await waitFor('a new sd disk in the guest', () => shell!.run('ls /sys/block'), (out) => /\bsd[a-z]\b/.test(out) && out !== before);
+    const disk = /\b(sd[a-z])\b/.exec(after)?.[1];
+    expect(await shell!.run(`cat /sys/block/${disk}/size`)).toMatch(/^32768\s*$/m);
+    await detachDisk(ctx, { vm: 'media', disk: attached.deviceId });
+    await waitFor('the sd disk gone', () => shell!.run('ls /sys/block'), (out) => !new RegExp(`\\b${disk}\\b`).test(out));
+  });
+
   it('marks a SATA disk as needing a restart instead of hot-plugging it', async () => {
     await storage.createVolume({ pool: 'default', name: 'sata.qcow2', format: 'qcow2', sizeBytes: 8 * 2 ** 20 });
     const result = await attachDisk(ctx, { vm: 'media', source: join(home, 'images', 'sata.qcow2'), bus: 'sata' });

@@ -91,8 +91,16 @@ async function plugDisk(qmp: QmpClient, def: VmDefinition, disk: Disk): Promise<
     await qmp.execute('blockdev-add', asBlockdev(format));
     try {
       if (disk.bus === 'scsi') {
-        await qmp.deviceAdd(asDevice(diskDevice(disk, { type: 'scsi', bus: SCSI_BUS, scsiId: 0, lun: nextLun(def) })));
-        return;
+        // Like the command line: one target per device, LUN 0. Targets freed by detaches are reused.
+        for (let scsiId = 0; scsiId < 256; scsiId++) {
+          try {
+            await qmp.deviceAdd(asDevice(diskDevice(disk, { type: 'scsi', bus: SCSI_BUS, scsiId, lun: 0 })));
+            return;
+          } catch (error) {
+            if (!(error instanceof QmpCommandError) || !/already used|in use|already exists/i.test(error.description)) throw error;
+          }
+        }
+        throw new EngineError('resource-exhausted', `The SCSI controller of VM "${def.name}" has no free target left.`);
       }
       // q35: a free spare root port (one each); pc: QEMU picks a free slot on pci.0 (ACPI hot-plug).
       const buses = def.machine === 'pc' ? ['pci.0'] : planPci(def).spareRootPorts;
@@ -120,10 +128,6 @@ async function plugDisk(qmp: QmpClient, def: VmDefinition, disk: Disk): Promise<
   }
 }
 
-function nextLun(def: VmDefinition): number {
-  // argv places scsi devices at scsi-id 0 with increasing LUNs in definition order; a hot-plugged one goes after them.
-  return def.disks.filter((d) => d.bus === 'scsi').length + def.cdroms.filter((c) => c.bus === 'scsi').length;
-}
 
 /**
  * Adds a disk to a VM: live (blockdev-add + device_add, the same JSON the command line uses) when the
