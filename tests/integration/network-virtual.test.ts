@@ -3,7 +3,10 @@
 // there too, and an "uplink" namespace behind a veth plays the outside world with an HTTP
 // server. Traffic only ever goes to addresses inside these namespaces.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { nicSchema } from '../../engine/model/nic';
+import { nicNetdev } from '../../engine/qemu/argv/nics';
 import { netnsRunner } from '../../engine/network/command-runner';
+import { prepareNicBackends, releaseNicBackends } from '../../engine/network/nic-backends';
 import { NetworkManager } from '../../engine/network/network-manager';
 import { nftTableName } from '../../engine/network/privileged/nft-ruleset';
 import { networkStatePaths } from '../../engine/network/privileged/state-paths';
@@ -66,6 +69,20 @@ async function uplinkHits(ns: string): Promise<{ nat: number; other: number }> {
     if (item.rule?.comment === 'other') hits.other = packets;
   }
   return hits;
+}
+
+/**
+ * Boots a test guest on a virtual network the way a VM start does: the NIC from the model,
+ * its tap from prepareNicBackends, its -netdev from engine/qemu/argv; QEMU runs in the namespace.
+ */
+async function bootOn(world: World, network: string, vmId: string, mac: string): Promise<Guest> {
+  const nic = nicSchema.parse({ id: 'net0', mac, network: { kind: 'network', name: network } });
+  const vm = { id: vmId, nics: [nic] };
+  const deps = { home: world.stateRoot, networks: world.manager };
+  const backends = await prepareNicBackends(vm, deps);
+  expect(backends.net0).toMatchObject({ type: 'tap', ifname: expect.stringMatching(/^vdtap[0-9a-f]{10}$/) });
+  world.res.add(() => releaseNicBackends(vm, deps));
+  return world.res.guest(`${network}-${vmId}`, await guestArgv([{ netdev: nicNetdev(nic, backends.net0), mac }]), world.hostNs);
 }
 
 async function tablesIn(ns: string): Promise<string> {
@@ -148,15 +165,13 @@ describe.skipIf(!isRoot)('virtual networks (root, in namespaces)', () => {
   });
 
   it('gives two NAT guests DHCP leases, lets them reach each other and the uplink through NAT', { timeout: 400_000 }, async () => {
-    const { manager, hostNs, res, token } = world;
+    const { manager, hostNs, token } = world;
     await manager.create({ name: 'natnet', ipv4: '10.251.0.1/24' });
     await manager.start('natnet');
     const macs = ['52:54:00:0a:00:01', '52:54:00:0a:00:02'];
     const guests: Guest[] = [];
     for (const [i, mac] of macs.entries()) {
-      const { tap } = await manager.prepareTap('natnet', { vmId: `vm-${i}`, nicId: 'net0' });
-      res.add(() => manager.releaseTap({ vmId: `vm-${i}`, nicId: 'net0' }));
-      guests.push(res.guest(`guest${i}`, await guestArgv([{ netdev: `tap,ifname=${tap},script=no,downscript=no`, mac }]), hostNs));
+      guests.push(await bootOn(world, 'natnet', `vm-${i}`, mac));
     }
     expect((await manager.show('natnet')).attachedTaps).toHaveLength(2);
     await expect(manager.stop('natnet')).rejects.toThrow(/in use by 2 running VM NICs/);
@@ -182,25 +197,25 @@ describe.skipIf(!isRoot)('virtual networks (root, in namespaces)', () => {
 
     for (const g of guests) await g.kill();
     for (const i of [0, 1]) await manager.releaseTap({ vmId: `vm-${i}`, nicId: 'net0' });
+    expect((await manager.show('natnet')).attachedTaps).toEqual([]);
     await manager.delete('natnet');
     expect(await netnsLeftovers(hostNs)).toEqual([]);
   });
 
   it('lets isolated guests reach each other but not the uplink', { timeout: 400_000 }, async () => {
-    const { manager, hostNs, res } = world;
+    const { manager, hostNs } = world;
     await manager.create({ name: 'iso', mode: 'isolated', ipv4: '10.253.0.1/24' });
     await manager.start('iso');
     const guests: Guest[] = [];
     for (const i of [0, 1]) {
-      const { tap } = await manager.prepareTap('iso', { vmId: `vm-${i}`, nicId: 'net0' });
-      res.add(() => manager.releaseTap({ vmId: `vm-${i}`, nicId: 'net0' }));
-      guests.push(res.guest(`iso${i}`, await guestArgv([{ netdev: `tap,ifname=${tap},script=no,downscript=no`, mac: `52:54:00:0b:00:0${i + 1}` }]), hostNs));
+      guests.push(await bootOn(world, 'iso', `vm-${i}`, `52:54:00:0b:00:0${i + 1}`));
     }
     const ips = await Promise.all(guests.map((g) => g.ready(240_000)));
     const [a, b] = [guests[0]!, guests[1]!];
     const ipB = ips[1]![0]!;
     expect(ipB).toMatch(/^10\.253\.0\./);
     expect((await a.sh(`ping -c 2 -W 5 ${ipB}`)).code).toBe(0);
+    expect((await b.sh(`ping -c 2 -W 5 ${ips[0]![0]!}`)).code).toBe(0);
     expect((await a.sh('ping -c 1 -W 2 10.253.0.1')).code).toBe(0);
     // No router was offered; even with one added by hand, the host refuses to forward.
     expect((await a.sh('ip route')).output).not.toContain('default');
