@@ -1,3 +1,4 @@
+import { isAbsolute } from 'node:path';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EngineError } from '../api/errors';
 import { IsoLibrary, type IsoListItem } from '../storage/iso/iso-library';
@@ -9,6 +10,7 @@ import type { UsageResolver } from '../storage/usage';
 import { attachDisk, changeCdromMedia, detachDisk, type MediaChangeResult } from '../storage/vm-media/vm-media';
 import { vmUsageResolver } from '../storage/vm-usage';
 import { DISK_BUSES, type DiskBus } from '../model/disk';
+import { probeImage } from '../storage/volumes/format-check';
 import type { Volume } from '../storage/volumes/types';
 import { virtdeskHome } from '../paths';
 import type { CliCommand, CliIo } from './command';
@@ -216,11 +218,21 @@ const imageCreate: CliCommand = {
 const imageInfo: CliCommand = {
   path: ['image', 'info'],
   summary: 'Show an image: format, sizes, backing chain, users, snapshots',
-  usage: 'virtdesk image info NAME [--pool NAME] [--format FORMAT] [--json]',
+  usage: 'virtdesk image info NAME|PATH [--pool NAME] [--format FORMAT] [--json]',
   async run(args, io) {
-    const { values, positionals } = parse(args, { ...poolOption, format: { type: 'string' } }, { min: 1, max: 1, names: 'NAME' });
-    const { volume, info } = await storage(io).volumeInfo(str(values, 'pool') ?? 'default', positionals[0] ?? '');
+    const { values, positionals } = parse(args, { ...poolOption, format: { type: 'string' } }, { min: 1, max: 1, names: 'NAME or PATH' });
+    const target = positionals[0] ?? '';
     const claimed = str(values, 'format');
+    if (target.includes('/')) {
+      // Any image file, in a pool or not: what qemu-img says, checked against --format.
+      if (!isAbsolute(target)) throw new UsageError('give a file as an absolute path, or an image name with --pool');
+      const { info, rawSignature } = await probeImage(target, claimed);
+      if (values.json) return printJson(io, { info, ...(rawSignature ? { rawSignature } : {}) });
+      const chain = info.chain.length > 1 ? `Backing chain  ${info.chain.map((i) => `${i.path} (${i.format})`).join(' → ')}\n` : '';
+      io.stdout(`Path           ${info.path}\nFormat         ${info.format}${rawSignature ? ` (${rawSignature})` : ''}\nVirtual size   ${formatSize(info.virtualSize)}\nAllocation     ${formatSize(info.actualSize)}\n${chain}`);
+      return 0;
+    }
+    const { volume, info } = await storage(io).volumeInfo(str(values, 'pool') ?? 'default', target);
     if (claimed && claimed !== info.format) {
       throw new EngineError('invalid-argument', `"${volume.name}" is a ${info.format} image, not ${claimed}.`, { hint: `Use --format ${info.format}.` });
     }

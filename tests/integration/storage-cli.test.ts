@@ -83,6 +83,10 @@ describe('virtdesk image', () => {
     await writeFile(text, 'hello');
     expect((await cli('image', 'import', text)).stderr).toMatch(/does not look like a disk image/);
     expect(await json('image', 'import', q, '--mode', 'reference')).toMatchObject({ volume: { name: 'outside.qcow2', referenceTo: q } });
+    expect(await json('image', 'info', q)).toMatchObject({ info: { format: 'qcow2', virtualSize: 2 ** 20 } });
+    const wrong = await cli('image', 'info', q, '--format', 'raw');
+    expect(wrong.code).toBe(1);
+    expect(wrong.stderr).toMatch(/is a qcow2 image, not raw/);
   });
 
   it('answers bad input with exit code 2 (usage) or 1 (refused) and a message', async () => {

@@ -186,6 +186,14 @@ describe('volumes', () => {
     expect(await lstat(q).catch(() => undefined)).toBeUndefined();
     expect(await sha(join(home, 'images', 'vm.qcow2'))).toBe(qHash);
 
+    const vmdk = join(outside, 'appliance.vmdk');
+    await new Promise<void>((resolve, reject) => {
+      spawn('qemu-img', ['create', '-q', '-f', 'vmdk', vmdk, '4M'], { stdio: 'ignore' }).on('exit', (c) => (c === 0 ? resolve() : reject(new Error(String(c)))));
+    });
+    const converted = await storage.importVolume({ pool: 'default', source: vmdk, mode: 'copy', name: 'appliance.qcow2' });
+    expect(converted.volume).toMatchObject({ format: 'qcow2', virtualSize: 4 * MiB });
+    expect(converted.warnings).toContain('The vmdk image was converted to qcow2.');
+
     expect((await rejection(storage.importVolume({ pool: 'default', source: join(outside, 'nope.qcow2'), mode: 'copy' }))).code).toBe('not-found');
     expect((await rejection(storage.importVolume({ pool: 'default', source: 'relative.qcow2', mode: 'copy' }))).code).toBe('invalid-argument');
     expect((await rejection(storage.importVolume({ pool: 'default', source: join(home, 'images', 'vm.qcow2'), mode: 'copy' }))).code).toBe('already-exists');
