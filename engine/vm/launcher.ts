@@ -117,7 +117,9 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
     await log.close();
   }
 
+  // Called once QEMU is gone: it does not remove the sockets it created before failing.
   const failure = async (outcome: Ended): Promise<EngineError> => {
+    await clearRuntimeFiles(paths).catch(() => undefined);
     if (outcome.kind === 'error') {
       if (outcome.error.code === 'ENOENT') return missingBinaryError(request.binary);
       if (outcome.error.code === 'EACCES') {
@@ -144,6 +146,7 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
       }
       await ended;
     }
+    await clearRuntimeFiles(paths).catch(() => undefined);
     throw error;
   };
 
