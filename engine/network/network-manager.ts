@@ -1,3 +1,4 @@
+import { stat } from 'node:fs/promises';
 import { EngineError } from '../api/errors';
 import type { StoreProblem } from '../store';
 import { localRunner, type CommandRunner } from './command-runner';
@@ -129,14 +130,16 @@ export class NetworkManager {
         hint: 'Stop those VMs first, or use --force to cut them off.',
       });
     }
-    await this.teardown(def);
+    // Nothing of it on the host: no privileged call (and no password prompt) for a no-op.
+    if ((await this.statusOf(def)).state !== 'inactive') await this.teardown(def);
     return this.statusOf(def);
   }
 
   async delete(ref: string, options: { force?: boolean } = {}): Promise<void> {
     const def = await this.store.resolve(ref);
     await this.stop(def.id, options);
-    await this.privileged({ op: 'dnsmasq.stop', network: def.name, purge: true });
+    const dir = networkStatePaths(this.stateRoot, def.name).dir;
+    if (await stat(dir).then(() => true, () => false)) await this.privileged({ op: 'dnsmasq.stop', network: def.name, purge: true });
     await this.store.delete(def.id);
   }
 
