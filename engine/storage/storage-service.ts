@@ -230,7 +230,7 @@ export function createStorageService(options: StorageRpcOptions): StorageImpleme
       return pool;
     },
     listVolumes: ({ pool }) => storage.listVolumes(pool),
-    getVolume: ({ pool, name }) => storage.getVolume(pool, name),
+    getVolume: ({ pool, name }) => storage.getVolume(pool, name, { withBases: true }),
     async createVolume(params, { signal }) {
       const result = await storage.createVolume(withSignal(defined(params), signal));
       changed('volumes', params.pool);

@@ -1,5 +1,5 @@
 import { lstat, rename, rm, symlink, unlink } from 'node:fs/promises';
-import { basename, dirname, extname, isAbsolute, relative } from 'node:path';
+import { basename, dirname, isAbsolute } from 'node:path';
 import { EngineError } from '../../api/errors';
 import { downloadFile, fileNameFromUrl, type DownloadProgress } from '../download/download';
 import { checkSpace, freeBytes } from '../free-space';
@@ -253,18 +253,6 @@ export async function checkVolume(ctx: StorageContext, request: CheckVolumeReque
   const options: Parameters<typeof checkImage>[1] = { format: volume.format };
   if (request.repair) options.repair = request.repair;
   return checkImage(volume.path, options);
-}
-
-/** A default file name for a clone or conversion: `name-clone.qcow2` style. */
-export function suggestName(name: string, suffix: string, format?: string): string {
-  const ext = extname(name);
-  const stem = ext ? name.slice(0, -ext.length) : name;
-  return `${stem}-${suffix}${format ? `.${format}` : ext}`;
-}
-
-export function isInside(folder: string, path: string): boolean {
-  const rel = relative(folder, path);
-  return rel !== '' && !rel.startsWith('..') && !isAbsolute(rel);
 }
 
 export interface DownloadVolumeRequest {
