@@ -204,3 +204,39 @@ describe('disks and CD-ROM media on the running VM', () => {
     expect(missing.stderr).toMatch(/has no disk "disk9"/);
   });
 });
+
+describe('hot-plug on the pc machine (ACPI, no root ports)', () => {
+  it('hot-plugs a virtio disk onto pci.0 and unplugs it', async () => {
+    const guest = await ensureTestGuest();
+    await storage.cloneVolume({ pool: 'default', name: 'base.qcow2', newName: 'legacy.qcow2', mode: 'linked' });
+    const legacy = await openVmStore(home).create(
+      createVmDefinition({
+        name: 'legacy',
+        machine: 'pc',
+        accelerator: 'tcg',
+        memory: { maximumMiB: 256 },
+        directKernel: { kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline },
+        disks: [{ source: join(home, 'images', 'legacy.qcow2'), format: 'qcow2' }],
+        nics: [],
+        balloon: false,
+        rng: false,
+      }),
+    );
+    let legacyShell: SerialShell | undefined;
+    try {
+      await startVm(legacy, { home, env, timeoutMs: 60_000 });
+      const paths = vmRuntimePaths(home, legacy.id, env);
+      await waitFor('ready line', () => readFile(paths.serialLog, 'utf8').catch(() => ''), (log) => READY_LINE.test(log), 120_000);
+      legacyShell = await SerialShell.open(paths.serialSocket);
+      await storage.createVolume({ pool: 'default', name: 'legacy-extra.raw', format: 'raw', sizeBytes: 8 * 2 ** 20 });
+      const attached = await attachDisk(ctx, { vm: 'legacy', source: join(home, 'images', 'legacy-extra.raw') });
+      expect(attached).toMatchObject({ live: true });
+      await waitFor('vdb in the pc guest', () => legacyShell!.run('ls /sys/block'), (out) => /\bvdb\b/.test(out));
+      expect((await detachDisk(ctx, { vm: 'legacy', disk: attached.deviceId })).live).toBe(true);
+      await waitFor('vdb gone from the pc guest', () => legacyShell!.run('ls /sys/block'), (out) => !/\bvdb\b/.test(out));
+    } finally {
+      legacyShell?.close();
+      await stopVm(legacy, { home, env }, { force: true }).catch(() => undefined);
+    }
+  });
+});
