@@ -244,8 +244,13 @@ const start: CliCommand = {
   usage: 'virtdesk vm start NAME [--json]',
   async run(args, io) {
     const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } }, { count: 1, names: 'NAME' });
-    const { reg, def } = await resolveAll(io, positionals[0]!);
-    const result = await startVm(def, { ...context(io), others: await reg.definitions() });
+    const reg = registry(io);
+    // One read of the library serves both the lookup and the clash checks (start latency matters).
+    const all = await reg.definitions();
+    const ref = positionals[0]!;
+    const matches = all.filter((candidate) => candidate.id === ref || candidate.name === ref);
+    const def = matches.length === 1 ? matches[0]! : await reg.resolve(ref);
+    const result = await startVm(def, { ...context(io), others: all });
     if (values.json) return printJson(io, { id: def.id, name: def.name, ...result.runtime });
     io.stdout(`Started VM "${def.name}" (QEMU pid ${result.pid}; ${result.plan.accel.reason}; ${result.plan.cpuModel.reason}).\n`);
     return 0;

@@ -22,6 +22,8 @@ export interface LaunchRequest<T> {
   waitForSocket?: string;
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Timing hook (benchmarks): called as QEMU is spawned, its socket appears, `connect` resolves. */
+  onPhase?: (phase: 'spawned' | 'socket' | 'connected') => void;
 }
 
 export interface LaunchResult<T> {
@@ -106,6 +108,7 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
       stdio: ['ignore', log.fd, log.fd],
       env: request.env ?? process.env,
     });
+    request.onPhase?.('spawned');
     // Listen before anything awaits: a spawn failure is emitted on the next tick.
     const spawned = child;
     ended = new Promise<Ended>((resolve) => {
@@ -162,6 +165,7 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
     await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 
+  request.onPhase?.('socket');
   let connection: T;
   let timer: NodeJS.Timeout | undefined;
   try {
@@ -188,6 +192,7 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
     clearTimeout(timer);
   }
 
+  request.onPhase?.('connected');
   // QEMU keeps running after we exit; don't hold the event loop open for it.
   child.unref();
   const pid = child.pid ?? (await readPidFile(paths.pidFile));

@@ -29,6 +29,8 @@ export interface StartContext {
   resolveNicBackends?: (def: VmDefinition, paths: VmRuntimePaths) => Promise<Record<string, NicBackend>>;
   /** Budget for QEMU to open its sockets and answer QMP. */
   timeoutMs?: number;
+  /** Timing hook (benchmarks). */
+  onPhase?: (phase: 'planned' | 'spawned' | 'socket' | 'connected' | 'running') => void;
 }
 
 /** What the host resolved for a VM before building its command line. */
@@ -127,6 +129,7 @@ export async function startVm(def: VmDefinition, ctx: StartContext): Promise<Sta
   const status = await probeVmStatus(paths, def.name);
   assertOperationAllowed('start', status.state, def.name);
   const plan = await planStart(def, ctx);
+  ctx.onPhase?.('planned');
   let launched;
   try {
     launched = await launchQemu({
@@ -137,7 +140,9 @@ export async function startVm(def: VmDefinition, ctx: StartContext): Promise<Sta
       paths,
       env: ctx.env,
       ...(ctx.timeoutMs === undefined ? {} : { timeoutMs: ctx.timeoutMs }),
-      connect: () => QmpClient.connect(paths.qmpCommandSocket, { timeoutMs: ctx.timeoutMs ?? 30_000 }),
+      ...(ctx.onPhase ? { onPhase: ctx.onPhase } : {}),
+      // waitForSocket: QEMU binds the socket a moment before it listens on it.
+      connect: () => QmpClient.connect(paths.qmpCommandSocket, { timeoutMs: ctx.timeoutMs ?? 30_000, waitForSocket: true }),
     });
   } catch (error) {
     const explained = await explainLock(error, def, ctx);
@@ -159,6 +164,7 @@ export async function startVm(def: VmDefinition, ctx: StartContext): Promise<Sta
   try {
     await Promise.all([writeRuntimeRecord(paths, runtime), clearLastExit(paths)]);
     await qmp.cont();
+    ctx.onPhase?.('running');
   } catch (error) {
     // Half-started: don't leave a paused QEMU behind.
     try {

@@ -1,0 +1,241 @@
+import { execFile, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { createConnection } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { createVmDefinition, type VmDefinition } from '../engine/model';
+import { stopVm } from '../engine/vm/control';
+import { findRunningQemu, waitForExit } from '../engine/vm/pidfile';
+import { clearRuntimeFiles, prepareRuntimeDir, vmRuntimePaths } from '../engine/vm/runtime-dir';
+import { planStart, startVm } from '../engine/vm/start';
+import { openVmStore } from '../engine/vm/vm-store';
+import type { SuiteDefinition, Variant } from './harness';
+
+const run = promisify(execFile);
+
+/**
+ * Connects to a VNC server on a unix socket as soon as the socket exists and resolves with
+ * `performance.now()` when the first FramebufferUpdate arrives: ProtocolVersion 3.8, security
+ * None, ClientInit, one full FramebufferUpdateRequest, then server message type 0.
+ */
+export function firstFramebufferUpdate(socketPath: string, timeoutMs = 30_000): Promise<number> {
+  const deadline = Date.now() + timeoutMs;
+  return new Promise((resolvePromise, reject) => {
+    const fail = (why: string) => reject(new Error(`VNC ${socketPath}: ${why}`));
+    const attempt = async (): Promise<void> => {
+      if (Date.now() > deadline) return fail('no framebuffer update in time');
+      // A cheap stat while the socket is missing; connecting only once it exists.
+      if (!(await stat(socketPath).then((info) => info.isSocket(), () => false))) {
+        setTimeout(() => void attempt(), 3);
+        return;
+      }
+      const socket = createConnection(socketPath);
+      let buffer = Buffer.alloc(0);
+      let phase: 'version' | 'security' | 'result' | 'init' | 'messages' = 'version';
+      let connected = false;
+      socket.on('connect', () => (connected = true));
+      socket.on('error', () => {
+        socket.destroy();
+        // The socket is not there (or not listening) yet: try again shortly.
+        if (!connected) setTimeout(() => void attempt(), 3);
+        else fail('connection failed');
+      });
+      socket.on('data', (chunk) => {
+        buffer = Buffer.concat([buffer, chunk]);
+        for (;;) {
+          if (phase === 'version') {
+            if (buffer.length < 12) return;
+            buffer = buffer.subarray(12);
+            socket.write('RFB 003.008\n');
+            phase = 'security';
+          } else if (phase === 'security') {
+            if (buffer.length < 1) return;
+            const count = buffer[0]!;
+            if (count === 0) return fail('server refused the connection');
+            if (buffer.length < 1 + count) return;
+            const types = [...buffer.subarray(1, 1 + count)];
+            buffer = buffer.subarray(1 + count);
+            if (!types.includes(1)) return fail(`no "None" security type (offered ${types.join(',')})`);
+            socket.write(Buffer.from([1]));
+            phase = 'result';
+          } else if (phase === 'result') {
+            if (buffer.length < 4) return;
+            if (buffer.readUInt32BE(0) !== 0) return fail('security handshake failed');
+            buffer = buffer.subarray(4);
+            socket.write(Buffer.from([1])); // ClientInit, shared
+            phase = 'init';
+          } else if (phase === 'init') {
+            if (buffer.length < 24) return;
+            const nameLength = buffer.readUInt32BE(20);
+            if (buffer.length < 24 + nameLength) return;
+            const width = buffer.readUInt16BE(0);
+            const height = buffer.readUInt16BE(2);
+            buffer = buffer.subarray(24 + nameLength);
+            const request = Buffer.alloc(10);
+            request.writeUInt8(3, 0); // FramebufferUpdateRequest
+            request.writeUInt8(0, 1); // not incremental
+            request.writeUInt16BE(width, 6);
+            request.writeUInt16BE(height, 8);
+            socket.write(request);
+            phase = 'messages';
+          } else {
+            if (buffer.length < 1) return;
+            if (buffer[0] === 0) {
+              const at = performance.now();
+              socket.destroy();
+              return resolvePromise(at);
+            }
+            // Another server message before the update (e.g. a bell): not expected from QEMU.
+            return fail(`unexpected server message type ${buffer[0]}`);
+          }
+        }
+      });
+    };
+    void attempt();
+  });
+}
+
+/** The repository root, from bench/ or from the bundle in dist/node/. */
+function repoRoot(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(join(dir, 'tests', 'guest', 'build.sh'))) {
+    const parent = resolve(dir, '..');
+    if (parent === dir) throw new Error('cannot find tests/guest/build.sh above the bench script');
+    dir = parent;
+  }
+  return dir;
+}
+
+async function testGuestFiles(): Promise<{ kernel: string; initrd: string; cmdline: string }> {
+  const { stdout } = await run('bash', [join(repoRoot(), 'tests', 'guest', 'build.sh')], { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
+  const dir = stdout.trim().split('\n').pop()?.trim() ?? '';
+  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { cmdline: string; files: { kernel: string; initrd: string } };
+  return { kernel: join(dir, manifest.files.kernel), initrd: join(dir, manifest.files.initrd), cmdline: manifest.cmdline };
+}
+
+export interface VmStartBenchContext {
+  home: string;
+  env: NodeJS.ProcessEnv;
+  def: VmDefinition;
+  /** `node <bin/virtdesk.mjs>` when the built CLI has the vm commands. */
+  cli?: string;
+}
+
+/** Raw QEMU with the argv Virtdesk builds (minus `-S`, since nobody sends `cont`), spawn → first update. */
+export async function measureRawQemu(ctx: VmStartBenchContext): Promise<number> {
+  const plan = await planStart(ctx.def, { home: ctx.home, env: ctx.env });
+  await prepareRuntimeDir(plan.paths);
+  await clearRuntimeFiles(plan.paths);
+  const args = plan.args.filter((arg) => arg !== '-S');
+  const started = performance.now();
+  const child = spawn(plan.binary, args, { stdio: 'ignore' });
+  const exited = new Promise((resolvePromise) => child.once('exit', resolvePromise));
+  try {
+    return (await firstFramebufferUpdate(plan.paths.vncSocket)) - started;
+  } finally {
+    child.kill('SIGKILL');
+    await exited;
+    await clearRuntimeFiles(plan.paths);
+  }
+}
+
+/** `startVm` in this process (what the app does), call → first update. */
+export async function measureEngineStart(ctx: VmStartBenchContext): Promise<number> {
+  const paths = vmRuntimePaths(ctx.home, ctx.def.id, ctx.env);
+  await clearRuntimeFiles(paths);
+  const started = performance.now();
+  const [at] = await Promise.all([firstFramebufferUpdate(paths.vncSocket), startVm(ctx.def, { home: ctx.home, env: ctx.env })]);
+  const elapsed = at - started;
+  await stopVm(ctx.def, { home: ctx.home, env: ctx.env }, { force: true });
+  return elapsed;
+}
+
+/** `virtdesk vm start NAME` as a process, spawn → first update (includes Node's own start-up). */
+export async function measureCliStart(ctx: VmStartBenchContext): Promise<number> {
+  if (!ctx.cli) throw new Error('the built CLI has no vm commands');
+  const paths = vmRuntimePaths(ctx.home, ctx.def.id, ctx.env);
+  await clearRuntimeFiles(paths);
+  const started = performance.now();
+  const child = spawn(process.execPath, [ctx.cli, 'vm', 'start', ctx.def.name], { env: ctx.env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolvePromise) => child.once('exit', resolvePromise));
+  const at = await firstFramebufferUpdate(paths.vncSocket).catch(async (error: unknown) => {
+    const code = await exited;
+    throw new Error(`virtdesk vm start exited ${code}: ${stderr.trim() || String(error)}`);
+  });
+  const code = await exited;
+  if (code !== 0) throw new Error(`virtdesk vm start exited ${code}: ${stderr.trim()}`);
+  await stopVm(ctx.def, { home: ctx.home, env: ctx.env }, { force: true });
+  return at - started;
+}
+
+/** Whether `bin/virtdesk.mjs` runs a CLI that knows `vm start`. */
+async function builtCli(env: NodeJS.ProcessEnv): Promise<string | undefined> {
+  const bin = join(repoRoot(), 'bin', 'virtdesk.mjs');
+  try {
+    const { stdout } = await run(process.execPath, [bin, 'help'], { env });
+    return /virtdesk vm start/.test(stdout) ? bin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** A benchmark home with the test guest defined as a TCG VM with VNC (256 MiB, 1 vCPU, no disk or NIC). */
+export async function prepareVmStartBench(): Promise<VmStartBenchContext & { dispose(): Promise<void> }> {
+  const home = await mkdtemp(join(tmpdir(), 'vdbench-'));
+  const env: NodeJS.ProcessEnv = { ...process.env, VIRTDESK_HOME: home };
+  delete env.XDG_RUNTIME_DIR;
+  delete env.VIRTDESK_RUNTIME_DIR;
+  const guest = await testGuestFiles();
+  const def = createVmDefinition({
+    name: 'bench',
+    accelerator: 'tcg',
+    memory: { maximumMiB: 256 },
+    directKernel: { kernel: guest.kernel, initrd: guest.initrd, cmdline: guest.cmdline },
+    nics: [],
+  });
+  await openVmStore(home).create(def);
+  const cli = await builtCli(env);
+  const ctx: VmStartBenchContext = { home, env, def, ...(cli ? { cli } : {}) };
+  return {
+    ...ctx,
+    async dispose() {
+      const pid = await findRunningQemu(vmRuntimePaths(home, def.id, env));
+      if (pid !== undefined) {
+        process.kill(pid, 'SIGKILL');
+        await waitForExit(pid, 5000);
+      }
+      await rm(home, { recursive: true, force: true });
+    },
+  };
+}
+
+/**
+ * Issue 3's benchmark: `virtdesk vm start` to the first VNC framebuffer update against raw
+ * qemu-system-x86_64 with the same argv to the same point. Target: median overhead ≤ 100 ms.
+ */
+export const vmStartSuite: SuiteDefinition = {
+  id: 'vm-start',
+  title: 'VM start to first VNC framebuffer update (TCG, test guest, 256 MiB)',
+  unit: 'ms',
+  better: 'lower',
+  reference: 'raw qemu-system-x86_64',
+  target: 'virtdesk vm start: median at most 100 ms more than raw QEMU',
+  rounds: { full: 7, quick: 2 },
+  async setup(context) {
+    const bench = await prepareVmStartBench();
+    // Warm the host caches (QEMU probe, CPU model) the way any first start does.
+    await measureEngineStart(bench);
+    context.log(`home ${bench.home}; ${bench.cli ? `CLI ${bench.cli}` : 'the built CLI has no vm commands: CLI variant skipped'}`);
+    const variants: Variant[] = [
+      { label: 'raw qemu-system-x86_64', measure: () => measureRawQemu(bench) },
+      { label: 'virtdesk vm start (CLI process)', measure: () => measureCliStart(bench), ...(bench.cli ? {} : { skip: 'build the CLI with the vm commands wired (npm run build)' }) },
+      { label: 'engine startVm (in process)', measure: () => measureEngineStart(bench) },
+    ];
+    return { variants, dispose: () => bench.dispose() };
+  },
+};
