@@ -1,27 +1,65 @@
 import type { ImplementationOf } from './api/contract';
 import { createEventBus, type EventBus } from './api/events';
 import type { HostInfo, VirtdeskContract } from './api/virtdesk-api';
-import { hostInfo } from './host/host-service';
+import type { ConsoleGateway } from './console-gateway';
+import { createHostService } from './host/host-service';
+import { NetworkManager } from './network/network-manager';
+import { createNetworkService } from './network/network-service';
+import { prepareNicBackends } from './network/nic-backends';
+import { createPreferencesService } from './preferences/preferences-service';
+import { createStorageService } from './storage/storage-service';
+import { VmManager } from './vm/manager';
+import { createVmService, publishVmEvents } from './vm/vm-service';
+import type { WorkerFactory } from './vm/worker';
 
 export interface EngineOptions {
   /** Where definitions, images and logs live; `$VIRTDESK_HOME` or the XDG default. */
   home: string;
+  env?: NodeJS.ProcessEnv;
   hostKind: HostInfo['hostKind'];
+  /** Makes the per-VM supervisor processes: child_process.fork under serve, utilityProcess under Electron. */
+  workers: WorkerFactory;
+  /** The supervisor module those workers run. */
+  supervisorEntry: string;
+  /** How this host hands VM consoles to its renderers. */
+  consoles: ConsoleGateway;
+  statsIntervalMs?: number;
+  log?: (line: string) => void;
 }
 
 /** The engine core as one object a host process owns: the implementation of the contract and its event bus. */
 export interface Engine {
   implementation: ImplementationOf<VirtdeskContract>;
   bus: EventBus<Record<string, unknown>>;
+  vms: VmManager;
+  /** Detaches from every VM; QEMU keeps running (closing a host never stops a VM). */
   close(): Promise<void>;
 }
 
 export async function createEngine(options: EngineOptions): Promise<Engine> {
+  const env = options.env ?? process.env;
+  const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
   const bus = createEventBus<Record<string, unknown>>();
+  const networks = new NetworkManager({ home: options.home, env });
+  const vms = await VmManager.open({
+    home: options.home,
+    env,
+    workers: options.workers,
+    supervisorEntry: options.supervisorEntry,
+    onEvent: publishVmEvents(bus),
+    log,
+    ...(options.statsIntervalMs === undefined ? {} : { statsIntervalMs: options.statsIntervalMs }),
+    resolveNicBackends: (def) => prepareNicBackends(def, { home: options.home, env, networks }),
+  });
+  const autostart = await networks.startAutostart().catch((error: unknown) => ({ started: [], failed: [{ name: '(all)', error }] }));
+  for (const failure of autostart.failed) log(`[networks] autostart of ${failure.name} failed: ${failure.error instanceof Error ? failure.error.message : String(failure.error)}`);
+
   const implementation: ImplementationOf<VirtdeskContract> = {
-    host: {
-      info: () => hostInfo(options.hostKind),
-    },
+    host: createHostService({ home: options.home, hostKind: options.hostKind }),
+    vms: createVmService({ manager: vms, consoles: options.consoles }),
+    preferences: createPreferencesService({ home: options.home, bus }),
+    storage: createStorageService({ home: options.home, bus, env }),
+    networks: createNetworkService({ home: options.home, bus, env, manager: networks }),
   };
-  return { implementation, bus, close: async () => {} };
+  return { implementation, bus, vms, close: () => vms.close() };
 }

@@ -27,9 +27,16 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/** Who is calling: one connection of one host; under serve, also the browser session. */
+export interface PeerInfo {
+  connectionId: string;
+  session?: string;
+}
+
 /** Per-call context given to implementations. */
 export interface CallContext {
   signal: AbortSignal;
+  peer: PeerInfo;
 }
 
 export type ClientOf<C extends ContractSpec> = {

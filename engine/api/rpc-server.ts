@@ -1,4 +1,4 @@
-import type { CallContext, ContractSpec, ImplementationOf } from './contract';
+import type { CallContext, ContractSpec, ImplementationOf, PeerInfo } from './contract';
 import { findMethod } from './contract';
 import { EngineError, toErrorInfo } from './errors';
 import type { EventBus } from './events';
@@ -7,9 +7,13 @@ import type { Transport } from './transport';
 import { parseOrThrow } from './validation';
 
 export interface RpcServerOptions {
+  /** Identifies the other end to implementations (console tickets are bound to it). */
+  peer?: PeerInfo;
   /** Called for messages that fail validation; the peer also gets an error reply. */
   onProtocolError?: (problem: string) => void;
 }
+
+let connectionCounter = 0;
 
 type AnyImplementation = Record<string, Record<string, (params: unknown, context: CallContext) => unknown>>;
 
@@ -27,6 +31,7 @@ export function serveRpc<C extends ContractSpec>(
   const inflight = new Map<number, AbortController>();
   const subscriptions = new Map<string, () => void>();
   const impl = implementation as unknown as AnyImplementation;
+  const peer: PeerInfo = options.peer ?? { connectionId: `connection-${++connectionCounter}` };
   let closed = false;
 
   const send = (message: ServerMessage) => {
@@ -54,7 +59,7 @@ export function serveRpc<C extends ContractSpec>(
       const [service, methodName] = [name.slice(0, name.indexOf('.')), name.slice(name.indexOf('.') + 1)];
       const handler = impl[service]?.[methodName];
       if (!handler) throw new EngineError('internal', `Method "${name}" has no implementation`);
-      const value = await handler.call(impl[service], params, { signal: controller.signal });
+      const value = await handler.call(impl[service], params, { signal: controller.signal, peer });
       if (controller.signal.aborted) throw new EngineError('cancelled', `${name} was cancelled`);
       send({ t: 'result', id, value: value === undefined ? null : value });
     } catch (error) {

@@ -1,22 +1,31 @@
-import { z } from 'zod';
-import { defineContract, method } from './contract';
+import { defineContract } from './contract';
+import { hostMethods } from './host-api';
+import { networkEvents, networkMethods } from './network-api';
+import { preferencesEvents, preferencesMethods } from './preferences-api';
+import { storageEvents, storageMethods } from './storage-api';
+import { vmEvents, vmMethods } from './vm-api';
+
+export * from './host-api';
+export * from './network-api';
+export * from './preferences-api';
+export * from './storage-api';
+export * from './vm-api';
 
 /** The one contract between every host (Electron main, `virtdesk serve`) and the renderer. */
-export const hostInfoSchema = z.object({
-  engineVersion: z.string(),
-  hostname: z.string(),
-  /** Which host process serves the engine: the Electron app or `virtdesk serve`. */
-  hostKind: z.enum(['electron', 'serve', 'memory']),
-});
-export type HostInfo = z.infer<typeof hostInfoSchema>;
-
 export const virtdeskContract = defineContract({
   services: {
-    host: {
-      info: method(z.object({}), hostInfoSchema),
-    },
+    host: hostMethods,
+    vms: vmMethods,
+    preferences: preferencesMethods,
+    storage: storageMethods,
+    networks: networkMethods,
   },
-  events: {},
+  events: {
+    ...vmEvents,
+    ...preferencesEvents,
+    ...storageEvents,
+    ...networkEvents,
+  },
 });
 
 export type VirtdeskContract = typeof virtdeskContract;

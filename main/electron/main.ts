@@ -1,14 +1,17 @@
-import { app, BrowserWindow, ipcMain, net, protocol, session, shell } from 'electron';
+import { app, BrowserWindow, ipcMain, MessageChannelMain, net, protocol, session, shell, utilityProcess, webContents } from 'electron';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { createEngine, type Engine } from '../../engine/engine';
 import { virtdeskHome } from '../../engine/paths';
-import { serveRpcOverIpc } from './rpc-bridge';
+import { CONSOLE_CHANNEL, ElectronConsoles } from './console-ports';
+import { serveRpcOverIpc, windowIdOf } from './rpc-bridge';
+import { utilityWorkerFactory } from './utility-worker';
 import { APP_ORIGIN, APP_SCHEME, ELECTRON_CSP, isTrustedUrl, rendererFileFor, secureWebPreferences } from './security';
 
 const log = (line: string) => process.stderr.write(`[virtdesk] ${line}\n`);
 const rendererRoot = join(__dirname, '..', 'renderer');
 const preloadPath = join(__dirname, 'preload.cjs');
+const supervisorEntry = join(__dirname, '..', 'node', 'supervisor.mjs');
 
 protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
 
@@ -47,7 +50,24 @@ if (!app.requestSingleInstanceLock()) {
       return new Response(response.body, { status: response.status, headers });
     });
 
-    engine = await createEngine({ home: virtdeskHome(), hostKind: 'electron' });
+    const consoles = new ElectronConsoles({
+      makeChannel: () => new MessageChannelMain(),
+      deliver: (peer, ticket, port) => {
+        const id = windowIdOf(peer);
+        const contents = id === undefined ? undefined : webContents.fromId(id);
+        if (!contents || contents.isDestroyed()) return false;
+        contents.postMessage(CONSOLE_CHANNEL, { ticket }, [port]);
+        return true;
+      },
+    });
+    engine = await createEngine({
+      home: virtdeskHome(),
+      hostKind: 'electron',
+      workers: utilityWorkerFactory(utilityProcess),
+      supervisorEntry,
+      consoles,
+      log,
+    });
     serveRpcOverIpc(ipcMain, engine, log);
 
     managerWindow = new BrowserWindow({

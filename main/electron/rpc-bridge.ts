@@ -1,4 +1,5 @@
 import type { IpcMain, IpcMainEvent, WebContents } from 'electron';
+import type { PeerInfo } from '../../engine/api/contract';
 import { serveRpc } from '../../engine/api/rpc-server';
 import type { Transport } from '../../engine/api/transport';
 import { virtdeskContract } from '../../engine/api/virtdesk-api';
@@ -6,6 +7,16 @@ import type { Engine } from '../../engine/engine';
 import { isTrustedUrl } from './security';
 
 export const RPC_CHANNEL = 'virtdesk:rpc';
+
+/** The peer of a window's RPC connection; console ports go back to that window only. */
+export function peerOfWindow(contentsId: number): PeerInfo {
+  return { connectionId: `window-${contentsId}` };
+}
+
+export function windowIdOf(peer: PeerInfo): number | undefined {
+  const match = /^window-(\d+)$/.exec(peer.connectionId);
+  return match ? Number(match[1]) : undefined;
+}
 
 /**
  * Serves the RPC to every window over one IPC channel: a transport per WebContents, and every
@@ -34,6 +45,7 @@ export function serveRpcOverIpc(ipcMain: IpcMain, engine: Engine, log: (line: st
       transport.close();
     });
     serveRpc(virtdeskContract, engine.implementation, engine.bus, transport, {
+      peer: peerOfWindow(contents.id),
       onProtocolError: (problem) => log(`RPC protocol error from window ${contents.id}: ${problem}`),
     });
     return entry;

@@ -4,11 +4,18 @@ import type { CliCommand } from '../../engine/cli/command';
 import { UsageError } from '../../engine/cli/run-cli';
 import { createEngine } from '../../engine/engine';
 import { virtdeskHome } from '../../engine/paths';
+import { forkWorkerFactory } from '../../engine/vm/worker';
+import { ConsoleTickets } from './console-tickets';
 import { startServer } from './server';
 
 /** The built renderer, next to the bundled CLI in dist/. */
 export function defaultRendererRoot(): string {
   return fileURLToPath(new URL('../renderer', import.meta.url));
+}
+
+/** The bundled supervisor entry, beside the bundled CLI in dist/node/. */
+export function defaultSupervisorEntry(): string {
+  return fileURLToPath(new URL('./supervisor.mjs', import.meta.url));
 }
 
 export const serveCommand: CliCommand = {
@@ -36,9 +43,19 @@ export const serveCommand: CliCommand = {
     if (values['allow-remote']) {
       io.stderr('WARNING: --allow-remote serves the VMs of this machine to the network. Anyone with the launch URL controls them.\n');
     }
-    const engine = await createEngine({ home: virtdeskHome(io.env), hostKind: 'serve' });
+    const consoleTickets = new ConsoleTickets();
+    const engine = await createEngine({
+      home: virtdeskHome(io.env),
+      env: io.env,
+      hostKind: 'serve',
+      workers: forkWorkerFactory({ execArgv: [] }),
+      supervisorEntry: defaultSupervisorEntry(),
+      consoles: consoleTickets,
+      log: (line) => io.stderr(`${line}\n`),
+    });
     const server = await startServer({
       engine,
+      consoleTickets,
       rendererRoot: values['renderer-root'] ?? defaultRendererRoot(),
       host: values.host,
       port,

@@ -9,12 +9,16 @@ import { serveRpc } from '../../engine/api/rpc-server';
 import { virtdeskContract } from '../../engine/api/virtdesk-api';
 import type { Engine } from '../../engine/engine';
 import { SessionAuth } from './auth';
+import { pipeWebSocketToUnixSocket } from './console-stream';
+import type { ConsoleTickets } from './console-tickets';
 import { loopbackNames, OriginPolicy } from './origin';
 import { serveStatic } from './static-files';
 import { MAX_RPC_MESSAGE_BYTES, wsTransport } from './ws-transport';
 
 export interface ServeOptions {
   engine: Engine;
+  /** Shared with the engine, which issues them from vms.openConsole. */
+  consoleTickets: ConsoleTickets;
   /** Folder of the built renderer (index.html and assets/). */
   rendererRoot: string;
   host: string;
@@ -108,6 +112,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     : createHttpServer(handler);
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_RPC_MESSAGE_BYTES });
+  let connections = 0;
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
     const refuse = (status: number, reason: string) => {
       log(`refused WebSocket upgrade to ${request.url}: ${reason}`);
@@ -115,15 +120,24 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     };
     if (!allowed.policy?.hostAllowed(request.headers.host)) return refuse(403, 'Host not allowed');
     if (!allowed.policy.originAllowed(request.headers.origin)) return refuse(403, 'Origin not allowed');
-    if (!auth.sessionOf(request.headers.cookie)) return refuse(401, 'Unauthorized');
-    const path = new URL(request.url ?? '/', 'http://x').pathname;
-    if (path !== '/rpc') return refuse(404, 'Not Found');
+    const session = auth.sessionOf(request.headers.cookie);
+    if (!session) return refuse(401, 'Unauthorized');
+    const url = new URL(request.url ?? '/', 'http://x');
+    if (url.pathname === '/console') {
+      const target = options.consoleTickets.redeem(url.searchParams.get('ticket'), session);
+      if (!target) return refuse(403, 'Console ticket invalid, used or expired');
+      wss.handleUpgrade(request, socket, head, (ws) => pipeWebSocketToUnixSocket(ws, target.socketPath, log));
+      return;
+    }
+    if (url.pathname !== '/rpc') return refuse(404, 'Not Found');
+    const connectionId = `ws-${++connections}`;
     wss.handleUpgrade(request, socket, head, (ws) => {
       const transport = wsTransport(ws, (problem) => {
         log(`bad RPC frame: ${problem}`);
         ws.close(1003, problem);
       });
       serveRpc(virtdeskContract, options.engine.implementation, options.engine.bus, transport, {
+        peer: { connectionId, session },
         onProtocolError: (problem) => log(`RPC protocol error: ${problem}`),
       });
     });

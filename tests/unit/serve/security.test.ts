@@ -2,9 +2,12 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { createEngine, type Engine } from '../../../engine/engine';
+import { forkWorkerFactory } from '../../../engine/vm/worker';
+import { ConsoleTickets } from '../../../main/serve/console-tickets';
 import { checkListenPolicy, startServer, type RunningServer } from '../../../main/serve/server';
 
 let dir: string;
@@ -48,8 +51,15 @@ let cookie: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'virtdesk-serve-'));
   await writeFile(join(dir, 'index.html'), '<!doctype html><title>ok</title>');
-  engine = await createEngine({ home: dir, hostKind: 'serve' });
-  server = await startServer({ engine, rendererRoot: dir, host: '127.0.0.1', port: 0 });
+  const consoleTickets = new ConsoleTickets();
+  engine = await createEngine({
+    home: dir,
+    hostKind: 'serve',
+    workers: forkWorkerFactory({ execArgv: ['--import', 'tsx'] }),
+    supervisorEntry: fileURLToPath(new URL('../../../engine/vm/supervisor-main.ts', import.meta.url)),
+    consoles: consoleTickets,
+  });
+  server = await startServer({ engine, consoleTickets, rendererRoot: dir, host: '127.0.0.1', port: 0 });
   port = Number(new URL(server.origin).port);
   const token = new URL(server.url).searchParams.get('token')!;
   const exchanged = await get(`/?token=${token}`);
@@ -62,6 +72,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await server?.close();
+  await engine?.close();
   await rm(dir, { recursive: true, force: true });
 });
 

@@ -1,0 +1,43 @@
+import { z } from 'zod';
+import { method } from './contract';
+
+export const hostInfoSchema = z.object({
+  engineVersion: z.string(),
+  hostname: z.string(),
+  /** Which host process serves the engine: the Electron app or `virtdesk serve`. */
+  hostKind: z.enum(['electron', 'serve', 'memory']),
+});
+export type HostInfo = z.infer<typeof hostInfoSchema>;
+
+export const hostOverviewSchema = z.object({
+  qemu: z.object({ binary: z.string(), version: z.string() }),
+  accelerator: z.object({ accel: z.enum(['kvm', 'tcg']), reason: z.string() }),
+  kvm: z.object({ usable: z.boolean(), module: z.string().nullable(), whyNot: z.string().nullable() }),
+  cpuModel: z.object({ model: z.string(), reason: z.string() }),
+  firmware: z.object({ uefi: z.string().nullable(), uefiSecureBoot: z.string().nullable() }),
+  resources: z.object({
+    cpus: z.number().int(),
+    memoryTotalBytes: z.number(),
+    memoryAvailableBytes: z.number(),
+    ksm: z.string(),
+    hugepages: z.string(),
+    loadAverage: z.array(z.number()),
+  }),
+  limits: z.object({ maxMemoryMiB: z.number().int(), maxVcpus: z.number().int() }),
+});
+export type HostOverview = z.infer<typeof hostOverviewSchema>;
+
+export const hostCheckSchema = z.object({
+  id: z.string(),
+  title: z.string(),
+  status: z.enum(['PASS', 'WARN', 'FAIL']),
+  detail: z.string(),
+  fix: z.string().optional(),
+});
+export type HostCheck = z.infer<typeof hostCheckSchema>;
+
+export const hostMethods = {
+  info: method(z.object({}), hostInfoSchema),
+  overview: method(z.object({ refresh: z.boolean().default(false) }), hostOverviewSchema),
+  check: method(z.object({}), z.array(hostCheckSchema)),
+};

@@ -1,0 +1,218 @@
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ImplementationOf, PeerInfo } from '../api/contract';
+import { EngineError } from '../api/errors';
+import type { EventBus } from '../api/events';
+import type { VirtdeskContract } from '../api/virtdesk-api';
+import type { VmDetails, VmStats } from '../api/vm-api';
+import type { ConsoleGateway } from '../console-gateway';
+import { assertValidVmDefinition, createVmDefinition, parseVmDefinition, type VmDefinition, type VmDefinitionInput } from '../model';
+import type { VmManager, VmManagerEvent } from './manager';
+import { applyMergePatch } from './merge-patch';
+import { withCommandQmp } from './qmp-session';
+import type { VmStatsSample } from './stats';
+
+type VmImplementation = ImplementationOf<VirtdeskContract>['vms'];
+
+/** Fields a running VM takes without a restart: metadata, and the balloon target. */
+const LIVE_FIELDS = ['name', 'description', 'osId', 'autostart', 'memory.currentMiB'];
+const isLive = (path: string) => LIVE_FIELDS.some((field) => path === field || path.startsWith(`${field}.`));
+
+/** How long a one-time VNC password lets a viewer in: the viewer connects within seconds. */
+const VNC_PASSWORD_SECONDS = 30;
+
+export function statsToWire(id: string, sample: VmStatsSample): VmStats {
+  return {
+    id,
+    at: sample.at,
+    cpuPercent: sample.cpuPercent,
+    rssBytes: sample.rssBytes,
+    pssBytes: sample.pssBytes,
+    guestMemoryBytes: sample.guestMemoryBytes,
+    blockReadBytes: sample.blockReadBytes,
+    blockWriteBytes: sample.blockWriteBytes,
+    netRxBytes: sample.netRxBytes,
+    netTxBytes: sample.netTxBytes,
+  };
+}
+
+/** Forwards the manager's events to the bus under the contract's topics. */
+export function publishVmEvents(bus: EventBus<Record<string, unknown>>): (event: VmManagerEvent) => void {
+  return (event) => {
+    switch (event.type) {
+      case 'vms.changed':
+        bus.emit('vms.changed', { ids: event.ids });
+        break;
+      case 'vm.state':
+        bus.emit('vm.state', { id: event.id, state: event.state, stateReason: event.stateReason });
+        break;
+      case 'vm.stats':
+        bus.emit('vm.stats', statsToWire(event.id, event.stats));
+        break;
+      case 'vm.event':
+        break;
+    }
+  };
+}
+
+function oneTimePassword(): string {
+  // VNC's DES challenge uses at most 8 characters.
+  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(6));
+  return Buffer.from(bytes).toString('base64url').slice(0, 8);
+}
+
+/** The vms service of the contract over the VM manager of this host. */
+export function createVmService(options: { manager: VmManager; consoles: ConsoleGateway }): VmImplementation {
+  const { manager, consoles } = options;
+  const registry = manager.registry;
+  const pendingFile = (def: Pick<VmDefinition, 'id'>) => join(registry.paths(def).runDir, 'pending-restart.json');
+
+  async function pendingRestart(def: VmDefinition, running: boolean): Promise<string[]> {
+    if (!running) return [];
+    try {
+      return JSON.parse(await readFile(pendingFile(def), 'utf8')) as string[];
+    } catch {
+      return [];
+    }
+  }
+
+  async function details(ref: string): Promise<VmDetails> {
+    const { definition, runtime } = await manager.get(ref);
+    const running = runtime.pid !== null;
+    return {
+      definition,
+      runtime: {
+        state: runtime.state,
+        stateReason: runtime.stateReason,
+        pid: runtime.pid,
+        startedAt: runtime.startedAt,
+        accelerator: runtime.accelerator,
+        cpuModel: runtime.cpuModel,
+        ipAddresses: runtime.ipAddresses,
+      },
+      pendingRestart: await pendingRestart(definition, running),
+    };
+  }
+
+  async function applyLive(def: VmDefinition, changed: string[], running: boolean): Promise<void> {
+    if (!running) return;
+    if (changed.includes('memory.currentMiB') && def.balloon) {
+      await withCommandQmp(registry.paths(def), def.name, (qmp) => qmp.setBalloonBytes(def.memory.currentMiB * 1024 * 1024));
+    }
+    const needRestart = changed.filter((path) => !isLive(path));
+    if (needRestart.length === 0) return;
+    const previous = await pendingRestart(def, true);
+    await writeFile(pendingFile(def), JSON.stringify([...new Set([...previous, ...needRestart])].sort()));
+  }
+
+  return {
+    list: () => manager.list(),
+    get: ({ id }) => details(id),
+
+    preview: async ({ input }) => {
+      try {
+        const existing = await registry.definitions();
+        const definition = createVmDefinition(input as VmDefinitionInput, { existing, host: await registry.hostLimits() });
+        return { definition, problems: [] };
+      } catch (error) {
+        if (!(error instanceof EngineError)) throw error;
+        const details = error.details ?? {};
+        if (Array.isArray(details.problems)) {
+          const problems = details.problems as { message: string; hint?: string; details?: { field?: string } }[];
+          return { definition: null, problems: problems.map((p) => ({ field: p.details?.field ?? null, message: p.message, hint: p.hint ?? null })) };
+        }
+        if (Array.isArray(details.issues)) {
+          return {
+            definition: null,
+            problems: (details.issues as string[]).map((issue) => {
+              const colon = issue.indexOf(': ');
+              return { field: colon > 0 ? issue.slice(0, colon) : null, message: issue, hint: null };
+            }),
+          };
+        }
+        return { definition: null, problems: [{ field: (details.fields as string[] | undefined)?.[0] ?? null, message: error.message, hint: error.hint ?? null }] };
+      }
+    },
+
+    create: async ({ input }) => details((await manager.create(input as VmDefinitionInput)).id),
+
+    update: async ({ id, patch }) => {
+      const current = await registry.resolve(id);
+      let changed: string[] = [];
+      const updated = await registry.store.update(
+        current.id,
+        (fresh) => {
+          const merged = applyMergePatch(fresh, patch);
+          changed = merged.changed;
+          if (changed.some((path) => path === 'id' || path.startsWith('id.') || path === 'schemaVersion' || path === 'createdAt')) {
+            throw new EngineError('invalid-argument', 'The id, createdAt and schemaVersion of a VM cannot be edited.');
+          }
+          return parseVmDefinition(merged.value);
+        },
+        {
+          checkUnique: async (candidate, others) => assertValidVmDefinition(candidate, { others, host: await registry.hostLimits(candidate.machine) }),
+        },
+      );
+      const running = (await manager.get(updated.id)).runtime.pid !== null;
+      await applyLive(updated, changed, running);
+      return details(updated.id);
+    },
+
+    delete: async ({ id, withStorage }) => {
+      await manager.delete(id, { withStorage });
+      return null;
+    },
+    start: async ({ id }) => {
+      await manager.start(id);
+      return null;
+    },
+    stop: async ({ id, force, timeoutSeconds }) => {
+      await manager.stop(id, { force, ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }) });
+      return null;
+    },
+    reboot: async ({ id }) => {
+      await manager.reboot(id);
+      return null;
+    },
+    reset: async ({ id }) => {
+      await manager.reset(id);
+      return null;
+    },
+    pause: async ({ id }) => {
+      await manager.pause(id);
+      return null;
+    },
+    resume: async ({ id }) => {
+      await manager.resume(id);
+      return null;
+    },
+    screenshot: async ({ id }) => ({ pngBase64: (await manager.screenshot(id)).toString('base64') }),
+    sendKeys: async ({ id, keys, holdMs }) => {
+      await manager.sendKeys(id, keys, holdMs);
+      return null;
+    },
+    stats: async ({ id }) => {
+      const def = await registry.resolve(id);
+      return statsToWire(def.id, await manager.stats(def.id));
+    },
+
+    openConsole: async ({ id, kind }, { peer }: { peer: PeerInfo }) => {
+      const { definition, runtime } = await manager.get(id);
+      if (runtime.pid === null) {
+        throw new EngineError('invalid-state', `VM "${definition.name}" is not running, so it has no console.`, { hint: 'Start it first.' });
+      }
+      const paths = registry.paths(definition);
+      if (kind === 'serial') {
+        if (!definition.serial) throw new EngineError('invalid-state', `VM "${definition.name}" has no serial console.`, { hint: 'Turn the serial console on in its hardware and restart it.' });
+        return { ...consoles.open({ vmId: definition.id, kind, socketPath: paths.serialSocket }, peer), password: null };
+      }
+      if (!definition.display.vnc) throw new EngineError('invalid-state', `VM "${definition.name}" has no display.`, { hint: 'Turn the display on in its hardware and restart it.' });
+      const password = oneTimePassword();
+      await withCommandQmp(paths, definition.name, async (qmp) => {
+        await qmp.setVncPassword(password);
+        await qmp.expireVncPassword(`+${VNC_PASSWORD_SECONDS}`);
+      });
+      return { ...consoles.open({ vmId: definition.id, kind, socketPath: paths.vncSocket }, peer), password };
+    },
+  };
+}
