@@ -1,0 +1,93 @@
+import type { VmStateName, VmSummary } from '../../../../engine/api/vm-api';
+import { errorText } from '../../components/common/errors';
+import type { VirtdeskClient } from '../api/client';
+import { VmStatsHistory } from './vms-stats.svelte';
+
+/** Every VM the host knows, kept current by `vms.changed`, `vm.state` and `vm.stats` events. */
+export class VmList {
+  items = $state<VmSummary[]>([]);
+  loaded = $state(false);
+  error = $state<string | undefined>(undefined);
+  /** The last state change, phrased for a screen reader's live region. */
+  announcement = $state('');
+  readonly stats = new VmStatsHistory();
+  readonly client: VirtdeskClient;
+  readonly #unsubscribe: (() => void)[] = [];
+  #refreshing: Promise<void> | undefined;
+  #refreshAgain = false;
+
+  constructor(client: VirtdeskClient) {
+    this.client = client;
+    this.#unsubscribe.push(
+      client.on('vms.changed', () => void this.refresh()),
+      client.on('vm.state', (event) => this.#onState(event.id, event.state, event.stateReason)),
+      client.on('vm.stats', (sample) => this.stats.push(sample)),
+    );
+    void this.refresh();
+  }
+
+  byId(id: string): VmSummary | undefined {
+    return this.items.find((vm) => vm.id === id);
+  }
+
+  /** Reloads the list; calls during a reload coalesce into one more reload after it. */
+  refresh(): Promise<void> {
+    if (this.#refreshing) {
+      this.#refreshAgain = true;
+      return this.#refreshing;
+    }
+    this.#refreshing = (async () => {
+      do {
+        this.#refreshAgain = false;
+        try {
+          const list = await this.client.api.vms.list({});
+          this.items = list.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+          this.error = undefined;
+        } catch (error) {
+          this.error = errorText(error).message;
+        }
+        this.loaded = true;
+      } while (this.#refreshAgain);
+      this.#refreshing = undefined;
+    })();
+    return this.#refreshing;
+  }
+
+  #onState(id: string, state: VmStateName, stateReason: string | null): void {
+    const vm = this.byId(id);
+    if (!vm) {
+      void this.refresh();
+      return;
+    }
+    if (vm.state === state && vm.stateReason === stateReason) return;
+    if (state === 'starting') this.stats.clear(id);
+    this.items = this.items.map((item) => (item.id === id ? { ...item, state, stateReason } : item));
+    this.announcement = `${vm.name} is ${stateLabel(state).toLowerCase()}${stateReason ? `: ${stateReason}` : ''}`;
+  }
+
+  dispose(): void {
+    for (const unsubscribe of this.#unsubscribe.splice(0)) unsubscribe();
+  }
+}
+
+const STATE_LABELS: Record<VmStateName, string> = {
+  stopped: 'Stopped',
+  starting: 'Starting',
+  running: 'Running',
+  paused: 'Paused',
+  'shutting-down': 'Shutting down',
+  crashed: 'Crashed',
+};
+
+export function stateLabel(state: VmStateName): string {
+  return STATE_LABELS[state];
+}
+
+const lists = new WeakMap<VirtdeskClient, VmList>();
+
+/** The one VmList of a connection: pages come and go, the list and its graphs' history stay. */
+export function vmListFor(client: VirtdeskClient): VmList {
+  let list = lists.get(client);
+  if (!list) lists.set(client, (list = new VmList(client)));
+  return list;
+}
