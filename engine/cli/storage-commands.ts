@@ -29,7 +29,7 @@ function usage(io: CliIo): UsageResolver {
 }
 
 function storage(io: CliIo): StorageService {
-  return new StorageService({ home: virtdeskHome(io.env), usage: usage(io) });
+  return new StorageService({ home: virtdeskHome(io.env), usage: usage(io), env: io.env });
 }
 
 function isoLibrary(io: CliIo): IsoLibrary {
@@ -226,7 +226,7 @@ const imageInfo: CliCommand = {
     if (target.includes('/')) {
       // Any image file, in a pool or not: what qemu-img says, checked against --format.
       if (!isAbsolute(target)) throw new UsageError('give a file as an absolute path, or an image name with --pool');
-      const { info, rawSignature } = await probeImage(target, claimed);
+      const { info, rawSignature } = await probeImage(target, claimed, { env: io.env });
       if (values.json) return printJson(io, { info, ...(rawSignature ? { rawSignature } : {}) });
       const chain = info.chain.length > 1 ? `Backing chain  ${info.chain.map((i) => `${i.path} (${i.format})`).join(' → ')}\n` : '';
       io.stdout(`Path           ${info.path}\nFormat         ${info.format}${rawSignature ? ` (${rawSignature})` : ''}\nVirtual size   ${formatSize(info.virtualSize)}\nAllocation     ${formatSize(info.actualSize)}\n${chain}`);

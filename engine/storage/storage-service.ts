@@ -36,6 +36,8 @@ export interface StorageServiceOptions {
   home: string;
   /** Which VMs use a file; the VM runtime provides it. Without it nothing counts as in use. */
   usage?: UsageResolver;
+  /** Where qemu-img is looked up (`$VIRTDESK_QEMU_IMG`, PATH). Default: process.env. */
+  env?: NodeJS.ProcessEnv;
 }
 
 export interface PoolSummary extends PoolDefinition {
@@ -52,7 +54,7 @@ export class StorageService {
 
   constructor(options: StorageServiceOptions) {
     this.pools = new PoolRegistry(options.home);
-    this.ctx = { pools: this.pools, usage: options.usage ?? noUsage };
+    this.ctx = { pools: this.pools, usage: options.usage ?? noUsage, ...(options.env ? { env: options.env } : {}) };
   }
 
   /** Replaces the usage resolver once the VM runtime exists (it is created after storage). */
@@ -95,7 +97,7 @@ export class StorageService {
   /** The volume plus qemu-img's full view of it (backing chain, snapshots). */
   async volumeInfo(pool: string, name: string): Promise<{ volume: Volume; info: ImageInfoWithChain }> {
     const volume = await getVolume(this.ctx, pool, name, { withBases: true });
-    return { volume, info: await imageInfo(volume.path) };
+    return { volume, info: await imageInfo(volume.path, this.ctx.env ? { env: this.ctx.env } : {}) };
   }
 
   createVolume(request: CreateVolumeRequest) {
@@ -204,7 +206,7 @@ function osInfoOf(index: OsinfoIndex, os: OsinfoOs): OsInfo {
 /** Implements engine/api's storage service; a host registers it as `storage` in the engine. */
 export function createStorageService(options: StorageRpcOptions): StorageImplementation {
   const usage = options.usage ?? vmUsageResolver(options.home, options.env);
-  const storage = new StorageService({ home: options.home, usage });
+  const storage = new StorageService({ home: options.home, usage, ...(options.env ? { env: options.env } : {}) });
   const isos = new IsoLibrary({ home: options.home, usage, ...(options.osinfoDir ? { osinfoDir: options.osinfoDir } : {}) });
   const { bus } = options;
   const changed = (what: 'pools' | 'volumes' | 'isos', pool?: string) => bus.emit('storage.changed', pool === undefined ? { what } : { what, pool });

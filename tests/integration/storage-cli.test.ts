@@ -14,9 +14,13 @@ let dir: string;
 let home: string;
 
 async function cli(...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return cliWith({}, ...argv);
+}
+
+async function cliWith(extraEnv: NodeJS.ProcessEnv, ...argv: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { ...process.env, VIRTDESK_HOME: home } };
+  const io: CliIo = { stdout: (t) => void (stdout += t), stderr: (t) => void (stderr += t), env: { ...process.env, VIRTDESK_HOME: home, ...extraEnv } };
   const code = await runCli(argv, storageCommands, io);
   return { code, stdout, stderr };
 }
@@ -110,6 +114,13 @@ describe('virtdesk image', () => {
       expect(result.stderr, argv.join(' ')).toMatch(message);
     }
     expect((await readdir(join(home, 'images'))).filter((n) => n.startsWith('x') || n.startsWith('.'))).toEqual([]);
+  });
+
+  it('says how to get qemu-img when it is missing', async () => {
+    const result = await cliWith({ VIRTDESK_QEMU_IMG: '', PATH: '/nonexistent' }, 'image', 'create', 'y.qcow2', '--size', '1M');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/qemu-img was not found on PATH/);
+    expect(result.stderr).toMatch(/apt install qemu-utils/);
   });
 });
 

@@ -138,7 +138,7 @@ export async function attachDisk(ctx: VmMediaContext, request: AttachDiskRequest
   const store = openVmStore(ctx.home);
   const def = await store.resolve(request.vm);
   const source = await canonicalPath(request.source);
-  const { info } = await probeImage(source, request.format);
+  const { info } = await probeImage(source, request.format, { env: ctx.env });
   if (info.format !== 'qcow2' && info.format !== 'raw') {
     throw new EngineError('invalid-argument', `"${source}" is a ${info.format} image; VMs use qcow2 or raw.`, { hint: 'Convert it first: `virtdesk image convert`.' });
   }

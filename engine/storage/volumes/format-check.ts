@@ -16,8 +16,8 @@ export interface ProbedImage {
  * With `requireImage`, a file that qemu-img only sees as raw must carry a recognisable disk signature,
  * or be declared raw explicitly, and even then its size must be whole 512-byte sectors.
  */
-export async function probeImage(path: string, claimedFormat: string | undefined, options: { requireImage?: boolean } = {}): Promise<ProbedImage> {
-  const info = await imageInfo(path);
+export async function probeImage(path: string, claimedFormat: string | undefined, options: { requireImage?: boolean; env?: NodeJS.ProcessEnv } = {}): Promise<ProbedImage> {
+  const info = await imageInfo(path, options.env ? { env: options.env } : {});
   if (claimedFormat !== undefined && claimedFormat !== info.format) {
     throw new EngineError('invalid-argument', `"${path}" is a ${info.format} image, not ${claimedFormat}.`, {
       hint: `Use --format ${info.format}, or leave the format out to use what the file really is.`,

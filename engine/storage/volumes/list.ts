@@ -7,6 +7,11 @@ import { imageInfo } from '../qemu-img/info';
 import { canonicalPath } from '../usage';
 import type { StorageContext, Volume } from './types';
 
+/** Options that make qemu-img calls use the context's environment. */
+export function qemuImgEnv(ctx: StorageContext): { env?: NodeJS.ProcessEnv } {
+  return ctx.env ? { env: ctx.env } : {};
+}
+
 async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
@@ -26,7 +31,7 @@ async function readVolume(ctx: StorageContext, pool: PoolDefinition, name: strin
   const link = await lstat(path);
   if (link.isSymbolicLink()) volume.referenceTo = resolve(pool.path, await readlink(path));
   try {
-    const info = await imageInfo(path);
+    const info = await imageInfo(path, qemuImgEnv(ctx));
     volume.format = info.format;
     volume.virtualSize = info.virtualSize;
     volume.allocation = info.actualSize;
@@ -83,7 +88,7 @@ export async function listVolumes(ctx: StorageContext, poolName: string): Promis
     const names = await volumeNames(other).catch(() => []);
     for (const name of names) {
       const path = join(other.path, name);
-      const info = await imageInfo(path).catch(() => undefined);
+      const info = await imageInfo(path, qemuImgEnv(ctx)).catch(() => undefined);
       if (info?.backingPath) others.push({ pool: other.name, name, path, format: info.format, virtualSize: 0, allocation: 0, dirty: false, corrupt: false, usedBy: [], baseOf: [], backingPath: info.backingPath });
     }
   }

@@ -14,7 +14,7 @@ import { CREATABLE_FORMATS, type CreatableFormat, type Preallocation, type Progr
 import { canonicalPath, describeUsers } from '../usage';
 import { probeImage } from './format-check';
 import { assertNotBase, assertNotRunning } from './guards';
-import { getVolume } from './list';
+import { getVolume, qemuImgEnv } from './list';
 import type { StorageContext, Volume } from './types';
 
 export interface OperationResult {
@@ -54,6 +54,7 @@ export async function createVolume(ctx: StorageContext, request: CreateVolumeReq
   if (request.preallocation) options.preallocation = request.preallocation;
   if (request.clusterSize !== undefined) options.clusterSize = request.clusterSize;
   if (request.signal) options.signal = request.signal;
+  if (ctx.env) options.env = ctx.env;
   await createImage(path, options);
   return { volume: await getVolume(ctx, pool.name, request.name), warnings: warning ? [warning] : [] };
 }
@@ -112,7 +113,7 @@ export async function resizeVolume(ctx: StorageContext, request: ResizeVolumeReq
     });
     if (warning) warnings.push(warning);
   }
-  const result = await resizeImage(volume.path, request.sizeBytes, { force: request.force ?? false });
+  const result = await resizeImage(volume.path, request.sizeBytes, { force: request.force ?? false, ...qemuImgEnv(ctx) });
   return { volume: await getVolume(ctx, request.pool, request.name), warnings, previousSize: result.previousSize };
 }
 
@@ -154,16 +155,18 @@ export async function cloneVolume(ctx: StorageContext, request: CloneVolumeReque
     if (warning) warnings.push(warning);
     const options: Parameters<typeof createImage>[1] = { format: 'qcow2', backingFile: sourcePath, backingFormat: source.format };
     if (request.signal) options.signal = request.signal;
+    if (ctx.env) options.env = ctx.env;
     await createImage(target, options);
   } else {
     const format = request.format ?? creatableOr(source.format, 'qcow2');
-    const measured = await measureImage({ targetFormat: format, source: { path: sourcePath, format: source.format } });
+    const measured = await measureImage({ targetFormat: format, source: { path: sourcePath, format: source.format }, ...qemuImgEnv(ctx) });
     const warning = checkSpace(`pool "${targetPool.name}"`, free, { capacity: source.virtualSize, allocation: measured.required, allowOvercommit: request.allowOvercommit ?? false });
     if (warning) warnings.push(warning);
     const options: Parameters<typeof convertImage>[2] = { sourceFormat: source.format, targetFormat: format };
     if (request.compress) options.compress = true;
     if (request.onProgress) options.onProgress = request.onProgress;
     if (request.signal) options.signal = request.signal;
+    if (ctx.env) options.env = ctx.env;
     await convertImage(sourcePath, target, options);
   }
   return { volume: await getVolume(ctx, targetPool.name, request.newName), warnings };
@@ -198,7 +201,7 @@ export async function importVolume(ctx: StorageContext, request: ImportVolumeReq
   const name = request.name ?? basename(source);
   const target = volumePath(pool.path, name);
   await assertFree(target);
-  const probed = await probeImage(source, request.format, { requireImage: true });
+  const probed = await probeImage(source, request.format, { requireImage: true, ...qemuImgEnv(ctx) });
   const users = await ctx.usage(source);
   const running = users.filter((u) => u.running && !u.readOnly);
   if (running.length > 0 && request.mode !== 'reference') {
@@ -219,25 +222,26 @@ export async function importVolume(ctx: StorageContext, request: ImportVolumeReq
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EXDEV') throw error;
       // Another file system: copy, then remove the original only once the copy is complete.
-      await copyInto(info.format, info.virtualSize, source, target, pool.path, request, warnings);
+      await copyInto(ctx, info.format, info.virtualSize, source, target, pool.path, request, warnings);
       await rm(source);
     }
   } else {
-    await copyInto(info.format, info.virtualSize, source, target, pool.path, request, warnings);
+    await copyInto(ctx, info.format, info.virtualSize, source, target, pool.path, request, warnings);
     if (info.backingFile !== undefined) warnings.push(`"${basename(source)}" was a linked clone of ${info.backingPath ?? info.backingFile}; the copy is standalone.`);
   }
   return { volume: await getVolume(ctx, pool.name, name), warnings };
 }
 
-async function copyInto(format: string, virtualSize: number, source: string, target: string, poolPath: string, request: ImportVolumeRequest, warnings: string[]): Promise<void> {
+async function copyInto(ctx: StorageContext, format: string, virtualSize: number, source: string, target: string, poolPath: string, request: ImportVolumeRequest, warnings: string[]): Promise<void> {
   const targetFormat = creatableOr(format, 'qcow2');
   if (targetFormat !== format) warnings.push(`The ${format} image was converted to qcow2.`);
-  const measured = await measureImage({ targetFormat, source: { path: source, format } });
+  const measured = await measureImage({ targetFormat, source: { path: source, format }, ...qemuImgEnv(ctx) });
   const warning = checkSpace(`the pool folder ${poolPath}`, await freeBytes(poolPath), { capacity: virtualSize, allocation: measured.required, allowOvercommit: request.allowOvercommit ?? true });
   if (warning) warnings.push(warning);
   const options: Parameters<typeof convertImage>[2] = { sourceFormat: format, targetFormat };
   if (request.onProgress) options.onProgress = request.onProgress;
   if (request.signal) options.signal = request.signal;
+  if (ctx.env) options.env = ctx.env;
   await convertImage(source, target, options);
 }
 
@@ -250,7 +254,7 @@ export interface CheckVolumeRequest {
 export async function checkVolume(ctx: StorageContext, request: CheckVolumeRequest): Promise<CheckResult> {
   const volume = await getVolume(ctx, request.pool, request.name);
   assertNotRunning(volume, request.repair ? 'repair' : 'check');
-  const options: Parameters<typeof checkImage>[1] = { format: volume.format };
+  const options: Parameters<typeof checkImage>[1] = { format: volume.format, ...qemuImgEnv(ctx) };
   if (request.repair) options.repair = request.repair;
   return checkImage(volume.path, options);
 }
@@ -280,7 +284,7 @@ export async function downloadVolume(ctx: StorageContext, request: DownloadVolum
   if (request.signal) options.signal = request.signal;
   await downloadFile(options);
   try {
-    await probeImage(target, request.format, { requireImage: true });
+    await probeImage(target, request.format, { requireImage: true, ...qemuImgEnv(ctx) });
   } catch (error) {
     await rm(target, { force: true });
     throw error;

@@ -29,4 +29,6 @@ export interface Volume {
 export interface StorageContext {
   pools: PoolRegistry;
   usage: UsageResolver;
+  /** Where qemu-img is looked up (`$VIRTDESK_QEMU_IMG`, PATH). Default: process.env. */
+  env?: NodeJS.ProcessEnv;
 }
