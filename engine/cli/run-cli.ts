@@ -7,7 +7,10 @@ export class UsageError extends Error {}
 
 function helpText(commands: readonly CliCommand[]): string {
   const width = Math.max(...commands.map((c) => c.path.join(' ').length));
-  const lines = commands.map((c) => `  virtdesk ${c.path.join(' ').padEnd(width)}  ${c.summary}`);
+  // Grouped by first word in first-seen order, so `vm disk attach` sits with the other vm commands.
+  const groups = [...new Set(commands.map((c) => c.path[0]))];
+  const sorted = [...commands].sort((a, b) => groups.indexOf(a.path[0]) - groups.indexOf(b.path[0]));
+  const lines = sorted.map((c) => `  virtdesk ${c.path.join(' ').padEnd(width)}  ${c.summary}`);
   return `Virtdesk ${ENGINE_VERSION}: manage QEMU/KVM virtual machines.\n\nUsage:\n${lines.join('\n')}\n\nRun \`virtdesk COMMAND --help\` for a command's options.\n`;
 }
 
