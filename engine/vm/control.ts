@@ -3,6 +3,8 @@ import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../api/errors';
 import type { VmDefinition } from '../model';
+import type { NetworkManager } from '../network/network-manager';
+import { releaseNicBackends } from '../network/nic-backends';
 import { QmpClosedError, type QmpClient } from '../qemu/qmp';
 import { waitForExit } from './pidfile';
 import { withCommandQmp } from './qmp-session';
@@ -20,6 +22,8 @@ import { probeVmStatus } from './status';
 export interface ControlContext {
   home: string;
   env: NodeJS.ProcessEnv;
+  /** To give back taps on virtual networks after a stop. */
+  networks?: NetworkManager;
 }
 
 export const DEFAULT_STOP_TIMEOUT_MS = 60_000;
@@ -39,13 +43,15 @@ async function requireState(def: VmDefinition, ctx: ControlContext, operation: V
   return { pid: status.pid, paths };
 }
 
-async function recordExit(paths: VmRuntimePaths, pid: number, reason: ExitReason): Promise<void> {
+/** After QEMU ended: why, runtime files, and the host side of its NICs (taps, link sockets). */
+export async function recordExit(def: VmDefinition, ctx: ControlContext, paths: VmRuntimePaths, pid: number, reason: ExitReason): Promise<void> {
   await writeLastExit(paths, { pid, at: new Date().toISOString(), reason });
   await clearAfterExit(paths, pid);
+  await releaseNicBackends(def, { home: ctx.home, env: ctx.env, ...(ctx.networks ? { networks: ctx.networks } : {}) }).catch(() => undefined);
 }
 
 /** Ends QEMU now: `quit` over QMP, then SIGKILL if it does not go. Records a user stop. */
-async function forceOff(def: VmDefinition, paths: VmRuntimePaths, pid: number): Promise<void> {
+async function forceOff(def: VmDefinition, ctx: ControlContext, paths: VmRuntimePaths, pid: number): Promise<void> {
   await writeStopIntent(paths, { pid, forced: true, at: new Date().toISOString() });
   try {
     await withCommandQmp(paths, def.name, (qmp) => qmp.quit(QUIT_TIMEOUT_MS), { timeoutMs: QUIT_TIMEOUT_MS });
@@ -62,7 +68,7 @@ async function forceOff(def: VmDefinition, paths: VmRuntimePaths, pid: number): 
       throw new EngineError('internal', `QEMU of VM "${def.name}" (pid ${pid}) survived SIGKILL.`, { hint: 'It may be stuck in the kernel (D state); check `ps -o stat -p ' + pid + '`.' });
     }
   }
-  await recordExit(paths, pid, { kind: 'user-stopped', forced: true });
+  await recordExit(def, ctx, paths, pid, { kind: 'user-stopped', forced: true });
 }
 
 export interface StopOptions {
@@ -81,7 +87,7 @@ export interface StopResult {
 export async function stopVm(def: VmDefinition, ctx: ControlContext, options: StopOptions = {}): Promise<StopResult> {
   const { pid, paths } = await requireState(def, ctx, options.force ? 'force-stop' : 'stop');
   if (options.force) {
-    await forceOff(def, paths, pid);
+    await forceOff(def, ctx, paths, pid);
     return { forced: true };
   }
   await withCommandQmp(paths, def.name, async (qmp) => {
@@ -91,10 +97,10 @@ export async function stopVm(def: VmDefinition, ctx: ControlContext, options: St
     await qmp.systemPowerdown();
   });
   if (await waitForExit(pid, options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS, 100)) {
-    await recordExit(paths, pid, { kind: 'user-stopped', forced: false });
+    await recordExit(def, ctx, paths, pid, { kind: 'user-stopped', forced: false });
     return { forced: false };
   }
-  await forceOff(def, paths, pid);
+  await forceOff(def, ctx, paths, pid);
   return { forced: true };
 }
 

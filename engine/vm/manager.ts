@@ -2,7 +2,9 @@ import { EngineError } from '../api/errors';
 import type { VmDefinition, VmDefinitionInput } from '../model';
 import type { NicBackend } from '../qemu/argv';
 import type { VmDomainEvent } from '../qemu/qmp';
-import { pauseVm, rebootVm, resetVm, resumeVm, screenshotPng, sendKeysVm, stopVm, type StopOptions, type StopResult } from './control';
+import type { NetworkManager } from '../network/network-manager';
+import { releaseNicBackends } from '../network/nic-backends';
+import { pauseVm, rebootVm, resetVm, resumeVm, screenshotPng, sendKeysVm, stopVm, type ControlContext, type StopOptions, type StopResult } from './control';
 import { findRunningQemu } from './pidfile';
 import { VmRegistry, type CreateOptions, type DeleteOutcome } from './registry';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy';
@@ -34,6 +36,8 @@ export interface VmManagerOptions {
   /** How often to look for QEMUs started by another process (the CLI). Default 1 s. */
   pollIntervalMs?: number;
   restartPolicy?: Partial<RestartPolicyOptions>;
+  /** Virtual networks, for NICs on them (taps made at start, given back at exit). */
+  networks?: NetworkManager;
   resolveNicBackends?: (def: VmDefinition, paths: VmRuntimePaths) => Promise<Record<string, NicBackend>>;
   /** Where supervisor trouble is written; default stderr. */
   log?: (line: string) => void;
@@ -296,6 +300,7 @@ export class VmManager {
         tracked.runtime = undefined;
         tracked.stats = undefined;
         tracked.policy.reset();
+        this.#releaseNics(tracked.id);
         if (message.reason === null && tracked.childExit !== undefined && tracked.childExit.pid === endedPid) {
           // QEMU died before the supervisor could watch it; as its parent we know how.
           void this.#reasonFromChildExit(tracked.childExit.status).then((reason) => tracked.machine.reset(reason ? 'crashed' : message.state, reason));
@@ -423,6 +428,7 @@ export class VmManager {
           home: this.#options.home,
           env: this.#options.env ?? process.env,
           others: await this.registry.definitions(),
+          ...(this.#options.networks ? { networks: this.#options.networks } : {}),
           ...(this.#options.resolveNicBackends ? { resolveNicBackends: this.#options.resolveNicBackends } : {}),
         });
         tracked.runtime = result.runtime;
@@ -508,7 +514,15 @@ export class VmManager {
     return worker && !worker.exit ? worker.pid : undefined;
   }
 
-  #controlContext() {
-    return { home: this.#options.home, env: this.#options.env ?? process.env };
+  #controlContext(): ControlContext {
+    return { home: this.#options.home, env: this.#options.env ?? process.env, ...(this.#options.networks ? { networks: this.#options.networks } : {}) };
+  }
+
+  /** Gives back the host side of a VM's NICs once its QEMU is gone (a stop from here does it itself). */
+  #releaseNics(id: string): void {
+    void this.registry.store
+      .get(id)
+      .then((def) => releaseNicBackends(def, { home: this.#options.home, env: this.#options.env ?? process.env, ...(this.#options.networks ? { networks: this.#options.networks } : {}) }))
+      .catch(() => undefined);
   }
 }

@@ -10,6 +10,8 @@ import { hostLimits } from '../host/limits';
 import { readHostResources } from '../host/memory';
 import type { QemuCapabilities } from '../host/probe';
 import { assertValidVmDefinition, type VmDefinition } from '../model';
+import type { NetworkManager } from '../network/network-manager';
+import { prepareNicBackends, releaseNicBackends } from '../network/nic-backends';
 import { buildQemuArgv, type NicBackend, type ResolvedFirmware } from '../qemu/argv';
 import { QmpClient } from '../qemu/qmp';
 import { assertFilesUsable } from './file-checks';
@@ -25,7 +27,9 @@ export interface StartContext {
   env: NodeJS.ProcessEnv;
   /** Every other definition, to check clashes (MACs, links) and to name who holds a locked disk. */
   others?: readonly VmDefinition[];
-  /** Backends for NICs that are not user-mode NAT (engine/network provides them). */
+  /** Virtual networks, for NICs on them (the app and `serve` have one; the CLI does not). */
+  networks?: NetworkManager;
+  /** Replaces engine/network's prepareNicBackends (tests). */
   resolveNicBackends?: (def: VmDefinition, paths: VmRuntimePaths) => Promise<Record<string, NicBackend>>;
   /** Budget for QEMU to open its sockets and answer QMP. */
   timeoutMs?: number;
@@ -64,13 +68,19 @@ async function ensureNvram(def: VmDefinition, paths: VmRuntimePaths): Promise<Re
   return { code: choice.code, varsFile, format: choice.codeFormat === 'qcow2' ? 'qcow2' : 'raw' };
 }
 
-function assertUserNetworkingOnly(def: VmDefinition): void {
-  const other = def.nics.find((nic) => nic.network.kind !== 'user');
-  if (other) {
-    throw new EngineError('unavailable', `NIC ${other.id} of VM "${def.name}" is on ${other.network.kind} "${'name' in other.network ? other.network.name : ''}", which this process cannot set up.`, {
-      hint: 'Start the VM from the app or `virtdesk serve`, which manage virtual networks; or use user networking (`--net user`).',
+/**
+ * What each NIC's `-netdev` needs, from engine/network: taps on virtual networks, bridge helper
+ * checks, link sockets; forwarded host ports of user NICs are checked to be free (naming who holds one).
+ */
+async function nicBackends(def: VmDefinition, paths: VmRuntimePaths, ctx: StartContext): Promise<Record<string, NicBackend>> {
+  if (ctx.resolveNicBackends) return ctx.resolveNicBackends(def, paths);
+  const onNetwork = def.nics.find((nic) => nic.network.kind === 'network');
+  if (onNetwork && !ctx.networks) {
+    throw new EngineError('unavailable', `NIC ${onNetwork.id} of VM "${def.name}" is on a virtual network, which this process cannot set up.`, {
+      hint: 'Start the VM from the app or `virtdesk serve`, which manage virtual networks; or use user networking.',
     });
   }
+  return prepareNicBackends(def, { home: ctx.home, env: ctx.env, ...(ctx.networks ? { networks: ctx.networks } : {}) });
 }
 
 /**
@@ -87,9 +97,7 @@ export async function planStart(def: VmDefinition, ctx: StartContext): Promise<S
   const accel = await decideAccelerator(def.accelerator, { qemuAccelerators: caps.accelerators });
   const cpuModel = await chooseCpuModel({ binary, accel: accel.accel, requested: def.cpu.model, machine: def.machine, home: ctx.home });
   const firmware = await ensureNvram(def, paths);
-  let nicBackends: Record<string, NicBackend> | undefined;
-  if (ctx.resolveNicBackends) nicBackends = await ctx.resolveNicBackends(def, paths);
-  else assertUserNetworkingOnly(def);
+  const backends = await nicBackends(def, paths, ctx);
   const args = buildQemuArgv({
     definition: def,
     accel: accel.accel,
@@ -97,7 +105,7 @@ export async function planStart(def: VmDefinition, ctx: StartContext): Promise<S
     ...(firmware ? { firmware } : {}),
     paths,
     caps: { devices: new Set(caps.devices) },
-    ...(nicBackends ? { nicBackends } : {}),
+    nicBackends: backends,
   });
   return { binary, args, paths, accel, cpuModel, caps };
 }
@@ -145,6 +153,7 @@ export async function startVm(def: VmDefinition, ctx: StartContext): Promise<Sta
       connect: () => QmpClient.connect(paths.qmpCommandSocket, { timeoutMs: ctx.timeoutMs ?? 30_000, waitForSocket: true }),
     });
   } catch (error) {
+    await releaseNicBackends(def, { home: ctx.home, env: ctx.env, ...(ctx.networks ? { networks: ctx.networks } : {}) }).catch(() => undefined);
     const explained = await explainLock(error, def, ctx);
     if (explained instanceof EngineError) {
       await writeLastExit(paths, { pid: null, at: new Date().toISOString(), reason: { kind: 'failed-to-start', message: explained.message } }).catch(() => undefined);

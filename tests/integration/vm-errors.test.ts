@@ -1,5 +1,6 @@
 import { copyFile, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVmCommands } from '../../engine/cli/vm-commands';
@@ -59,6 +60,21 @@ describe('virtdesk vm: what QEMU refuses, said plainly', () => {
     expect(result.stderr).toContain('Stop the VM that uses this disk first');
     expect((await runtimeOf('owner')).state).toBe('running');
     expect((await cli('vm', 'stop', 'owner', '--force')).code).toBe(0);
+  });
+
+  it('names who holds a forwarded host port instead of letting QEMU fail on it', async () => {
+    const server = createServer();
+    const port = await new Promise<number>((resolve) => server.listen(0, '127.0.0.1', () => resolve((server.address() as AddressInfo).port)));
+    try {
+      await registry.create(await guestVmInput(guest, home.home, 'porty', { hostPort: port }));
+      const result = await cli('vm', 'start', 'porty');
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(`TCP port ${port} on 127.0.0.1 is already in use by`);
+      expect(result.stderr).toContain(`${process.pid}`);
+      expect((await runtimeOf('porty')).state).not.toBe('running');
+    } finally {
+      server.close();
+    }
   });
 });
 
