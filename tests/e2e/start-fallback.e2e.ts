@@ -9,7 +9,7 @@ const startScript = fileURLToPath(new URL('../../scripts/start.mjs', import.meta
 
 test('npm start falls back to serve with one line saying why, and the UI loads', async ({ page }) => {
   const home = await mkdtemp(join(tmpdir(), 'virtdesk-start-'));
-  const env = { ...process.env, VIRTDESK_HOME: home };
+  const env: NodeJS.ProcessEnv = { ...process.env, VIRTDESK_HOME: home };
   delete env.DISPLAY;
   delete env.WAYLAND_DISPLAY;
   const child = spawn(process.execPath, [startScript, '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
