@@ -91,6 +91,8 @@ interface Tracked {
   childExit: { pid: number; status: Promise<{ code: number | null; signal: NodeJS.Signals | null }> } | undefined;
   /** Resolved by the supervisor's first word (attached or exited). */
   attachWaiters: (() => void)[];
+  /** The current supervisor has attached to QEMU and hears its events. */
+  watched: boolean;
 }
 
 function reasonText(state: VmState, reason: ExitReason | undefined): string | null {
@@ -181,6 +183,7 @@ export class VmManager {
       gaveUpOnPid: undefined,
       childExit: undefined,
       attachWaiters: [],
+      watched: false,
     };
     machine.onChange((next, why) => this.#emit({ type: 'vm.state', id: def.id, state: next, stateReason: reasonText(next, why) }));
     this.#tracked.set(def.id, tracked);
@@ -224,7 +227,13 @@ export class VmManager {
           return;
         }
         if (pid !== undefined) {
-          if (known.gaveUpOnPid !== pid) this.#attach(known, pid);
+          if (known.gaveUpOnPid === pid) return;
+          if (known.pid !== pid) {
+            // Started by another process (the CLI): say so now, before the supervisor is up.
+            const status = await this.registry.status(def);
+            if (status.pid === pid) known.machine.reset(status.state);
+          }
+          this.#attach(known, pid);
         } else if (known.machine.state !== 'stopped' && known.machine.state !== 'crashed') {
           // It ended while nobody here watched (e.g. between a supervisor's death and its restart).
           const status = await this.registry.status(def);
@@ -239,6 +248,7 @@ export class VmManager {
     if (this.#closed || (tracked.worker && !tracked.worker.exit)) return;
     tracked.pid = pid;
     tracked.workerDone = false;
+    tracked.watched = false;
     const worker = this.#options.workers<HostToSupervisor, SupervisorToHost>({ modulePath: this.#options.supervisorEntry, name: `vm ${tracked.name}` });
     tracked.worker = worker;
     tracked.policy.started();
@@ -247,7 +257,10 @@ export class VmManager {
       if (tracked.worker === worker || message.type === 'exited') this.#onSupervisorMessage(tracked, message);
     });
     worker.on('exit', (exit) => {
-      if (tracked.worker === worker) tracked.worker = undefined;
+      if (tracked.worker === worker) {
+        tracked.worker = undefined;
+        tracked.watched = false;
+      }
       if (tracked.workerDone || this.#closed) return;
       this.#log(`[vm ${tracked.name} ${tracked.id.slice(0, 8)} supervisor pid ${worker.pid}] ended unexpectedly (${exit.kind}${exit.kind === 'crashed' ? `, ${exit.signal ?? `code ${exit.code}`}` : ''}); re-attaching`);
       const delay = tracked.policy.crashed();
@@ -273,6 +286,7 @@ export class VmManager {
     switch (message.type) {
       case 'attached':
         for (const resolve of tracked.attachWaiters.splice(0)) resolve();
+        tracked.watched = true;
         tracked.pid = message.pid;
         tracked.machine.reset(message.state);
         void readRuntimeRecord(this.registry.paths(tracked)).then((record) => {
@@ -506,6 +520,11 @@ export class VmManager {
   /** The state as this host knows it (no I/O). */
   stateOf(id: string): VmState | undefined {
     return this.#tracked.get(id)?.machine.state;
+  }
+
+  /** True once a supervisor has attached to the VM's QEMU and hears its events. */
+  isWatched(id: string): boolean {
+    return this.#tracked.get(id)?.watched ?? false;
   }
 
   /** The pid of the supervisor process watching a VM (tests, diagnostics). */

@@ -75,7 +75,8 @@ describe('VM supervisors', () => {
     });
     expect(second).not.toBe(first);
     expect(await isAlive(qemuPid)).toBe(true);
-    await waitFor('re-attached state', async () => (await state(manager, 'sup')).state === 'paused');
+    await waitFor('the new supervisor to attach', () => manager.isWatched(def.id), 30_000);
+    expect((await state(manager, 'sup')).state).toBe('paused');
     expect((await state(manager, 'sup')).pid).toBe(qemuPid);
 
     // The re-attached supervisor still hears QEMU: a resume from the CLI reaches this host within a second.
@@ -119,7 +120,9 @@ describe('VM supervisors', () => {
     const offset = await fileSize(serialLog);
     const started = await cli('vm', 'start', 'sup');
     expect(started.code).toBe(0);
-    await waitFor('the host to see the CLI start', async () => manager.stateOf(def.id) === 'running' && manager.supervisorPid(def.id) !== undefined, 5000, 50);
+    // The host polls every 300 ms here (1 s by default) and asks QEMU its state at once.
+    await waitFor('the host to see the CLI start', () => manager.stateOf(def.id) === 'running', 1500, 20);
+    await waitFor('a supervisor watching it', () => manager.isWatched(def.id), 30_000);
     // Ctrl-Alt-Del makes the test guest power itself off (its inittab), with no request from us.
     await waitForSerial(serialLog, READY_LINE, 90_000, offset);
     expect((await cli('vm', 'send-keys', 'sup', 'ctrl-alt-delete')).code).toBe(0);
@@ -144,7 +147,7 @@ describe('VM supervisors', () => {
     const second = await openManager();
     for (const [i, name] of names.entries()) {
       const id = (await second.get(name)).definition.id;
-      await waitFor(`${name} re-attached`, () => second.supervisorPid(id));
+      await waitFor(`${name} re-attached`, () => second.isWatched(id), 30_000);
       await waitFor(`${name} state`, async () => (await state(second, name)).state === (name === 'r2' ? 'paused' : 'running'));
       expect((await state(second, name)).pid).toBe(pids[i]);
     }
