@@ -145,3 +145,50 @@ test('creates a direct-kernel VM through the wizard, starts it, shows live stats
   expect((JSON.parse(await cli('vm', 'list', '--json')) as { state: string }[])[0]?.state).toBe('stopped');
   expect(pageErrors).toEqual([]);
 });
+
+test('installs from the test guest’s ISO onto a new disk image in the default pool, with the OS from osinfo', async () => {
+  await page.getByTestId('vms-new').click();
+  const wizard = page.getByTestId('wizard');
+  await wizard.getByTestId('wiz-source-iso').check();
+  await wizard.getByTestId('wiz-iso-path').fill(guest.iso);
+  // The engine reads the ISO's label; the test guest is no OS osinfo knows.
+  await expect(wizard.getByTestId('wiz-detection')).toContainText('No known OS detected');
+  await expect(wizard.getByTestId('wiz-detection')).toContainText('VIRTDESK_GUEST');
+  await wizard.getByTestId('wiz-next').click();
+
+  // An OS from the osinfo list brings its recommended resources (Debian testing: 20 GiB disk).
+  await wizard.getByTestId('wiz-os').fill('debiantesting');
+  await expect(wizard.getByTestId('wiz-os-info')).toContainText('Debian testing');
+  await wizard.getByTestId('wiz-memory').fill('256');
+  await wizard.getByTestId('wiz-next').click();
+  await expect(wizard.getByTestId('wiz-storage-new')).toBeChecked();
+  await expect(wizard.getByTestId('wiz-disk-size')).toHaveValue('20');
+  await expect(wizard.getByTestId('wiz-pool')).toHaveValue('default');
+  await wizard.getByTestId('wiz-disk-size').fill('1');
+  await wizard.getByTestId('wiz-next').click();
+  await wizard.getByTestId('wiz-name').fill('iso-guest');
+  await expect(wizard.getByTestId('wiz-status')).toHaveText('Ready to create');
+  await expect(wizard.getByTestId('wiz-summary')).toContainText('new 1 GiB qcow2 image in pool default');
+  await wizard.getByTestId('wiz-finish').click();
+  await expect(wizard).toBeHidden({ timeout: 60_000 });
+
+  const id = await rowId('iso-guest');
+  await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'running', { timeout: 90_000 });
+  await expect(page.getByTestId(`vm-os-${id}`)).toHaveText('debiantesting');
+  const shown = JSON.parse(await cli('vm', 'show', 'iso-guest', '--json')) as {
+    definition: { osId: string; memory: { maximumMiB: number }; disks: { source: string; format: string }[]; cdroms: { media: string | null }[] };
+    runtime: { serialLog: string };
+  };
+  expect(shown.definition.osId).toBe('debiantesting');
+  expect(shown.definition.memory.maximumMiB).toBe(256);
+  expect(shown.definition.cdroms.map((cdrom) => cdrom.media)).toEqual([guest.iso]);
+  expect(shown.definition.disks).toHaveLength(1);
+  expect(shown.definition.disks[0]).toMatchObject({ source: `${serve.home}/images/iso-guest.qcow2`, format: 'qcow2' });
+  const { stdout } = await run('qemu-img', ['info', '--output=json', '-U', shown.definition.disks[0]!.source]);
+  expect(JSON.parse(stdout)).toMatchObject({ format: 'qcow2', 'virtual-size': 1024 ** 3 });
+  // The blank disk does not boot, so the firmware falls through to the ISO, whose GRUB boots the guest.
+  await waitForSerial(shown.runtime.serialLog, READY_LINE_IN_STREAM, 150_000);
+  await cli('vm', 'stop', 'iso-guest', '--force');
+  await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'stopped', { timeout: 30_000 });
+  expect(pageErrors).toEqual([]);
+});

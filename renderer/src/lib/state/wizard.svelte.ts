@@ -1,8 +1,8 @@
-import type { HostOverview } from '../../../../engine/api/host-api';
 import type { VmDetails, VmSummary } from '../../../../engine/api/vm-api';
 import { errorText, fieldProblems, type FieldProblem } from '../../components/common/errors';
 import type { VmDefinition } from '../../components/machines/types';
 import type { VirtdeskClient } from '../api/client';
+import { detectedOs, WizardCatalog, type KnownOs } from './wizard-catalog.svelte';
 
 export type InstallSource = 'iso' | 'import' | 'url' | 'pxe' | 'kernel' | 'manual';
 export type StorageChoice = 'new' | 'existing' | 'none';
@@ -45,11 +45,30 @@ export interface WizardProblem {
 }
 
 export interface NewDiskRequest {
+  pool: string;
   sizeBytes: number;
+}
+
+/** Long steps of Finish (download, new image, create), for the progress line. */
+export interface WizardProgress {
+  what: string;
+  done?: number;
+  total?: number | null;
+}
+
+export interface IsoDetection {
+  path: string;
+  state: 'detecting' | 'done' | 'failed';
+  os?: KnownOs;
+  /** Why nothing was detected, or why detection failed. */
+  message?: string;
 }
 
 const GIB = 1024 ** 3;
 const PREVIEW_DEBOUNCE_MS = 250;
+const DETECT_DEBOUNCE_MS = 400;
+/** Installer ISOs are large; a download may take long on a slow link (the user can cancel). */
+const DOWNLOAD_TIMEOUT_MS = 6 * 60 * 60_000;
 
 /**
  * The New-VM wizard's state: what the user chose (and only that), the definition input built
@@ -71,6 +90,8 @@ export class NewVmWizard {
   vcpus = $state<number | undefined>(undefined);
   storage = $state<StorageChoice>('new');
   diskSizeGiB = $state<number | undefined>(undefined);
+  /** The pool for a new disk; undefined means the one the preferences name. */
+  pool = $state<string | undefined>(undefined);
   existingDisk = $state('');
   name = $state('');
   network = $state<NetworkChoice>('user');
@@ -86,22 +107,60 @@ export class NewVmWizard {
   previewing = $state(false);
   creating = $state(false);
   createError = $state<{ message: string; hint?: string } | undefined>(undefined);
-  host = $state<HostOverview | undefined>(undefined);
   /** Fields the user has left at least once: their missing-value problems show from then on. */
   touched = $state<Partial<Record<WizardField, boolean>>>({});
+  /** What the engine found on the chosen ISO. */
+  detection = $state<IsoDetection | undefined>(undefined);
+  /** The osinfo entry of the chosen OS: its recommended resources fill memory, vCPUs and disk size. */
+  os = $state<KnownOs | undefined>(undefined);
+  /** Whether the OS id came from the user or from detecting the media (detection never overrides the user). */
+  osFrom = $state<'user' | 'detection' | undefined>(undefined);
+  progress = $state<WizardProgress | undefined>(undefined);
+  readonly catalog: WizardCatalog;
 
   readonly #client: VirtdeskClient;
   readonly #existing: () => readonly VmSummary[];
   #timer: ReturnType<typeof setTimeout> | undefined;
+  #detectTimer: ReturnType<typeof setTimeout> | undefined;
   #previewSeq = 0;
+  #detectSeq = 0;
+  #osSeq = 0;
+  #abort: AbortController | undefined;
 
   constructor(client: VirtdeskClient, existing: () => readonly VmSummary[]) {
     this.#client = client;
     this.#existing = existing;
-    client.api.host
-      .overview({})
-      .then((overview) => (this.host = overview))
-      .catch(() => (this.host = undefined));
+    this.catalog = new WizardCatalog(client);
+  }
+
+  get host() {
+    return this.catalog.host;
+  }
+
+  /** The pool a new disk goes to: the user's choice, else the preferences' default pool. */
+  get targetPool(): string | undefined {
+    return this.pool ?? this.catalog.defaultPool;
+  }
+
+  /** Resources the chosen OS recommends, within what the host allows. */
+  get recommended(): { memoryMiB?: number; vcpus?: number; diskGiB?: number } {
+    const hint = this.os?.recommended ?? {};
+    const limits = this.catalog.host?.limits;
+    const out: { memoryMiB?: number; vcpus?: number; diskGiB?: number } = {};
+    if (hint.memoryMiB !== undefined) out.memoryMiB = limits ? Math.min(hint.memoryMiB, limits.maxMemoryMiB) : hint.memoryMiB;
+    if (hint.vcpus !== undefined) out.vcpus = limits ? Math.min(hint.vcpus, limits.maxVcpus) : hint.vcpus;
+    if (hint.diskBytes !== undefined) out.diskGiB = Math.ceil(hint.diskBytes / GIB);
+    return out;
+  }
+
+  get effectiveDiskGiB(): number | undefined {
+    return this.diskSizeGiB ?? this.recommended.diskGiB;
+  }
+
+  /** The user typed an OS id: it is theirs from now on. */
+  setOsId(value: string): void {
+    this.osId = value;
+    this.osFrom = value.trim() ? 'user' : undefined;
   }
 
   get stepId(): WizardStepId {
@@ -114,14 +173,20 @@ export class NewVmWizard {
     if (this.source === 'iso' && !this.isoPath.trim()) out.push({ field: 'isoPath', message: 'Choose the ISO image to install from.' });
     if (this.source === 'import' && !this.importPath.trim()) out.push({ field: 'importPath', message: 'Choose the disk image to import.' });
     if (this.source === 'url') {
-      out.push({
-        field: 'url',
-        message: 'Installing from a network URL needs the storage service to download the installer, and this host does not offer it yet.',
-        hint: 'Download the ISO with `virtdesk iso download URL` and choose "Local install media".',
-      });
+      const url = this.url.trim();
+      if (!url) out.push({ field: 'url', message: 'Enter the URL of the installer ISO.' });
+      else if (!/^https?:\/\/\S+$/i.test(url)) out.push({ field: 'url', message: 'The URL must start with http:// or https://.' });
+      else if (!/\.iso(\?.*)?$/i.test(url)) {
+        out.push({
+          field: 'url',
+          message: 'Only ISO images can be installed from the network: the URL must name an .iso file.',
+          hint: 'Distribution install trees (a kernel and initrd on a mirror) are not supported; use the distribution’s netinst ISO URL.',
+        });
+      }
     }
     if (this.source === 'kernel' && !this.kernel.trim()) out.push({ field: 'kernel', message: 'Choose the kernel to boot.' });
-    if (this.storageApplies && this.storage === 'new' && this.diskSizeGiB === undefined) out.push({ field: 'storage', message: 'Enter the size of the new disk in GiB.' });
+    if (this.storageApplies && this.storage === 'new' && this.effectiveDiskGiB === undefined) out.push({ field: 'storage', message: 'Enter the size of the new disk in GiB.' });
+    if (this.storageApplies && this.storage === 'new' && !this.targetPool) out.push({ field: 'storage', message: 'Choose the storage pool for the new disk.' });
     if (this.storageApplies && this.storage === 'existing' && !this.existingDisk.trim()) out.push({ field: 'storage', message: 'Choose the existing disk image.' });
     if (this.network === 'network' && !this.networkName.trim()) out.push({ field: 'network', message: 'Enter the name of the virtual network.' });
     if (this.network === 'bridge' && !this.bridgeName.trim()) out.push({ field: 'network', message: 'Enter the name of the host bridge.' });
@@ -139,8 +204,10 @@ export class NewVmWizard {
 
   /** Images the engine creates in the default pool (sent beside the definition input). */
   get newDisks(): NewDiskRequest[] {
-    if (!this.storageApplies || this.storage !== 'new' || this.diskSizeGiB === undefined) return [];
-    return [{ sizeBytes: Math.round(this.diskSizeGiB * GIB) }];
+    const size = this.effectiveDiskGiB;
+    const pool = this.targetPool;
+    if (!this.storageApplies || this.storage !== 'new' || size === undefined || pool === undefined) return [];
+    return [{ pool, sizeBytes: Math.round(size * GIB) }];
   }
 
   /** The definition input: exactly what the user chose, nothing the engine would default. */
@@ -149,8 +216,11 @@ export class NewVmWizard {
     // A placeholder keeps the preview useful before the user has named the machine.
     input.name = this.name !== '' ? this.name : (this.suggestedName() ?? 'new-vm');
     if (this.osId.trim()) input.osId = this.osId.trim();
-    if (this.memoryMiB !== undefined) input.memory = { maximumMiB: this.memoryMiB };
-    if (this.vcpus !== undefined) input.cpu = { vcpus: this.vcpus };
+    // The chosen OS's recommendation counts as chosen: picking the OS picked it.
+    const memory = this.memoryMiB ?? this.recommended.memoryMiB;
+    const vcpus = this.vcpus ?? this.recommended.vcpus;
+    if (memory !== undefined) input.memory = { maximumMiB: memory };
+    if (vcpus !== undefined) input.cpu = { vcpus };
     const disks: Record<string, unknown>[] = [];
     switch (this.source) {
       case 'iso':
@@ -281,21 +351,109 @@ export class NewVmWizard {
     }
   }
 
-  /** Creates the VM; the caller starts it unless the user asked to customize first. */
+  /** The ISO (typed or from the library) changed: ask the engine what is on it, after a pause. */
+  scheduleDetect(): void {
+    clearTimeout(this.#detectTimer);
+    const path = this.source === 'iso' ? this.isoPath.trim() : '';
+    if (!path.startsWith('/')) {
+      this.#detectSeq++;
+      this.detection = undefined;
+      return;
+    }
+    if (this.detection?.path === path) return;
+    this.#detectTimer = setTimeout(() => void this.#detect(path), DETECT_DEBOUNCE_MS);
+  }
+
+  async #detect(path: string): Promise<void> {
+    const seq = ++this.#detectSeq;
+    this.detection = { path, state: 'detecting' };
+    try {
+      const result = await this.catalog.detectIso(path);
+      if (seq !== this.#detectSeq) return;
+      const os = detectedOs(result);
+      this.detection = os ? { path, state: 'done', os } : { path, state: 'done', message: 'reason' in result ? result.reason : 'The OS on this media is not known.' };
+      if (os && this.osFrom !== 'user') {
+        this.osId = os.osId;
+        this.osFrom = 'detection';
+      }
+    } catch (error) {
+      if (seq !== this.#detectSeq) return;
+      this.detection = { path, state: 'failed', message: errorText(error).message };
+    }
+  }
+
+  /** The OS id changed: find its osinfo entry for the recommended resources. */
+  async lookupOs(): Promise<void> {
+    const osId = this.osId.trim();
+    const seq = ++this.#osSeq;
+    if (!osId) {
+      this.os = undefined;
+      return;
+    }
+    if (this.detection?.os?.osId === osId) {
+      this.os = this.detection.os;
+      return;
+    }
+    const os = await this.catalog.lookupOs(osId);
+    if (seq === this.#osSeq) this.os = os;
+  }
+
+  /**
+   * Finish: downloads the installer for a network install, creates the new disk image in its
+   * pool, then the VM. A failure after the image exists removes the image again. The caller
+   * starts the VM unless the user asked to customize first.
+   */
   async create(): Promise<VmDetails | undefined> {
     this.creating = true;
     this.createError = undefined;
+    const abort = (this.#abort = new AbortController());
+    const api = this.#client.api;
+    let createdVolume: { pool: string; name: string } | undefined;
+    let stopProgress: (() => void) | undefined;
     try {
-      const newDisks = this.newDisks;
-      return await this.#client.api.vms.create({ input: this.input, ...(newDisks.length > 0 ? { newDisks } : {}) });
+      let input = this.input;
+      if (this.source === 'url') {
+        const operationId = `wizard-${Date.now()}`;
+        this.progress = { what: 'Downloading the installer', done: 0, total: null };
+        stopProgress = this.#client.on('storage.progress', (event) => {
+          if (event.operationId === operationId) this.progress = { what: 'Downloading the installer', done: event.done, total: event.total };
+        });
+        const iso = await api.storage.downloadIso({ url: this.url.trim(), operationId }, { signal: abort.signal, timeoutMs: DOWNLOAD_TIMEOUT_MS });
+        stopProgress();
+        stopProgress = undefined;
+        input = { ...input, cdroms: [{ media: iso.path }] };
+        if (this.osFrom !== 'user') {
+          const os = detectedOs(iso.detection);
+          if (os) input = { ...input, osId: os.osId };
+        }
+      }
+      const disk = this.newDisks[0];
+      if (disk) {
+        this.progress = { what: 'Creating the disk image' };
+        const name = await this.catalog.freeVolumeName(disk.pool, String(input.name));
+        const result = await api.storage.createVolume({ pool: disk.pool, name, format: 'qcow2', sizeBytes: disk.sizeBytes }, { signal: abort.signal });
+        createdVolume = { pool: disk.pool, name };
+        input = { ...input, disks: [{ source: result.volume.path }, ...((input.disks as unknown[] | undefined) ?? [])] };
+      }
+      this.progress = { what: 'Creating the machine' };
+      return await api.vms.create({ input }, { signal: abort.signal });
     } catch (error) {
+      if (createdVolume) await api.storage.deleteVolume({ ...createdVolume, force: true }).catch(() => undefined);
       this.createError = errorText(error);
       const problems = fieldProblems(error).map((problem) => toWizardProblem(problem, this.source));
       if (problems.some((p) => p.field !== 'general')) this.engineProblems = problems;
       return undefined;
     } finally {
+      stopProgress?.();
+      this.progress = undefined;
       this.creating = false;
+      this.#abort = undefined;
     }
+  }
+
+  /** Stops a running Finish (a download, mostly); the engine cancels the operation. */
+  cancelCreate(): void {
+    this.#abort?.abort();
   }
 
   /** Until the user names the machine, the name the preview used is ours, and so are its problems. */
@@ -305,7 +463,12 @@ export class NewVmWizard {
 
   dispose(): void {
     clearTimeout(this.#timer);
+    clearTimeout(this.#detectTimer);
     this.#previewSeq++;
+    this.#detectSeq++;
+    this.#osSeq++;
+    this.#abort?.abort();
+    this.catalog.dispose();
   }
 }
 
