@@ -15,13 +15,13 @@ export class VmDetailsModel {
   /** The VM is gone (deleted here or elsewhere). */
   missing = $state(false);
   readonly id: string;
-  readonly #client: VirtdeskClient;
+  readonly client: VirtdeskClient;
   readonly #unsubscribe: (() => void)[] = [];
   #timer: ReturnType<typeof setInterval> | undefined;
   #loadSeq = 0;
 
   constructor(client: VirtdeskClient, id: string) {
-    this.#client = client;
+    this.client = client;
     this.id = id;
     this.#unsubscribe.push(
       client.on('vms.changed', (event) => {
@@ -46,7 +46,7 @@ export class VmDetailsModel {
   async reload(): Promise<void> {
     const seq = ++this.#loadSeq;
     try {
-      const details = await this.#client.api.vms.get({ id: this.id });
+      const details = await this.client.api.vms.get({ id: this.id });
       if (seq !== this.#loadSeq) return;
       this.details = details;
       this.error = undefined;
@@ -61,7 +61,7 @@ export class VmDetailsModel {
 
   /** Saves a JSON merge patch; throws the engine's error for the editor to show beside its fields. */
   async update(patch: Record<string, unknown>): Promise<VmDetails> {
-    const details = await this.#client.api.vms.update({ id: this.id, patch });
+    const details = await this.client.api.vms.update({ id: this.id, patch });
     this.#loadSeq++;
     this.details = details;
     return details;
