@@ -4,7 +4,8 @@ import { optionList } from './qemu-option';
 /**
  * Nothing implicit (`-nodefaults -no-user-config`), paused until the supervisor says `cont` (`-S`),
  * named for `ps`/`top` (and per-thread names with debug-threads), a pidfile for re-attach.
- * No `-daemonize`: the launcher spawns QEMU detached itself.
+ * No `-daemonize`: the launcher spawns QEMU detached itself. `-incoming defer` when a saved state
+ * is to be loaded into it.
  */
 export const headerStep: ArgvStep = {
   name: 'header',
@@ -24,5 +25,6 @@ export const headerStep: ArgvStep = {
     '-pidfile',
     input.paths.pidFile,
     ...(input.options?.noShutdown ? ['-no-shutdown'] : []),
+    ...(input.options?.incoming ? ['-incoming', input.options.incoming] : []),
   ],
 };

@@ -14,7 +14,7 @@ export const machineStep: ArgvStep = {
     return [
       '-machine',
       optionList([
-        ['type', def.machine],
+        ['type', input.options?.machineType ?? def.machine],
         ['usb', false],
         ['vmport', false],
         ['dump-guest-core', false],

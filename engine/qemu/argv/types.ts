@@ -48,6 +48,16 @@ export interface ArgvOptions {
   vncPassword?: boolean;
   /** Keep QEMU alive (stopped) when the guest powers off, so a supervisor can read why. */
   noShutdown?: boolean;
+  /**
+   * Wait for a saved state (`-incoming defer`): QEMU starts in the inmigrate state and loads it when
+   * told where it is (QMP `migrate-incoming`). Used to restore a VM saved with `virtdesk vm save`.
+   */
+  incoming?: 'defer';
+  /**
+   * The exact versioned machine type (e.g. `pc-q35-7.2`) instead of the definition's alias: a saved
+   * state or memory snapshot only loads into the machine version it was taken on.
+   */
+  machineType?: string;
 }
 
 export interface ArgvInput {
