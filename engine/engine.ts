@@ -5,7 +5,6 @@ import type { ConsoleGateway } from './console-gateway';
 import { createHostService } from './host/host-service';
 import { NetworkManager } from './network/network-manager';
 import { createNetworkService } from './network/network-service';
-import { prepareNicBackends } from './network/nic-backends';
 import { createPreferencesService } from './preferences/preferences-service';
 import { createStorageService } from './storage/storage-service';
 import { VmManager } from './vm/manager';
@@ -49,7 +48,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     onEvent: publishVmEvents(bus),
     log,
     ...(options.statsIntervalMs === undefined ? {} : { statsIntervalMs: options.statsIntervalMs }),
-    resolveNicBackends: (def) => prepareNicBackends(def, { home: options.home, env, networks }),
+    networks,
   });
   const autostart = await networks.startAutostart().catch((error: unknown) => ({ started: [], failed: [{ name: '(all)', error }] }));
   for (const failure of autostart.failed) log(`[networks] autostart of ${failure.name} failed: ${failure.error instanceof Error ? failure.error.message : String(failure.error)}`);

@@ -27,6 +27,9 @@ async function buildNode() {
     entryPoints,
     outdir: 'dist/node',
     outExtension: { '.js': '.mjs' },
+    // Lazily imported parts (serve) become their own chunks, so short CLI commands load less.
+    splitting: true,
+    chunkNames: 'chunks/[name]-[hash]',
     bundle: true,
     platform: 'node',
     target: 'node20',

@@ -106,6 +106,8 @@ export async function planStart(def: VmDefinition, ctx: StartContext): Promise<S
     paths,
     caps: { devices: new Set(caps.devices) },
     nicBackends: backends,
+    // Viewers get a one-time password each (vms.openConsole); without one nobody gets the screen.
+    options: { vncPassword: true },
   });
   return { binary, args, paths, accel, cpuModel, caps };
 }

@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import type { CliCommand } from '../../engine/cli/command';
+import type { CliIo } from '../../engine/cli/command';
 import { UsageError } from '../../engine/cli/run-cli';
 import { createEngine } from '../../engine/engine';
 import { virtdeskHome } from '../../engine/paths';
@@ -8,21 +8,22 @@ import { forkWorkerFactory } from '../../engine/vm/worker';
 import { ConsoleTickets } from './console-tickets';
 import { startServer } from './server';
 
-/** The built renderer, next to the bundled CLI in dist/. */
-export function defaultRendererRoot(): string {
-  return fileURLToPath(new URL('../renderer', import.meta.url));
+/** Where the built parts are, as seen from the bundled entry (dist/node/cli.mjs). */
+export interface BuiltLocations {
+  rendererRoot: string;
+  supervisorEntry: string;
 }
 
-/** The bundled supervisor entry, beside the bundled CLI in dist/node/. */
-export function defaultSupervisorEntry(): string {
-  return fileURLToPath(new URL('./supervisor.mjs', import.meta.url));
+/** The locations beside a bundled entry in dist/node/ (this module itself may sit in a chunk). */
+export function builtLocations(entryUrl: string): BuiltLocations {
+  return {
+    rendererRoot: fileURLToPath(new URL('../renderer', entryUrl)),
+    supervisorEntry: fileURLToPath(new URL('./supervisor.mjs', entryUrl)),
+  };
 }
 
-export const serveCommand: CliCommand = {
-  path: ['serve'],
-  summary: 'Serve the Virtdesk UI to a browser (headless host)',
-  usage: 'virtdesk serve [--port N] [--host 127.0.0.1] [--allow-remote --tls-cert FILE --tls-key FILE]',
-  async run(args, io) {
+export const serveCommand = {
+  async run(args: string[], io: CliIo, built: BuiltLocations): Promise<number> {
     const { values } = parseArgs({
       args,
       options: {
@@ -49,14 +50,14 @@ export const serveCommand: CliCommand = {
       env: io.env,
       hostKind: 'serve',
       workers: forkWorkerFactory({ execArgv: [] }),
-      supervisorEntry: defaultSupervisorEntry(),
+      supervisorEntry: built.supervisorEntry,
       consoles: consoleTickets,
       log: (line) => io.stderr(`${line}\n`),
     });
     const server = await startServer({
       engine,
       consoleTickets,
-      rendererRoot: values['renderer-root'] ?? defaultRendererRoot(),
+      rendererRoot: values['renderer-root'] ?? built.rendererRoot,
       host: values.host,
       port,
       allowRemote: values['allow-remote'],
