@@ -1,0 +1,36 @@
+import { dirname, join } from 'node:path';
+
+/** Where the built parts of the app are, as seen from the main bundle's folder (dist/electron). */
+export interface AppLocations {
+  /** dist/renderer: served over app://, may sit inside app.asar (Electron reads asar through file: URLs). */
+  rendererRoot: string;
+  /** dist/electron/preload.cjs: loaded by Electron itself, asar is fine. */
+  preloadPath: string;
+  /** dist/node/supervisor.mjs, outside app.asar when packaged (see unpackedPath). */
+  supervisorEntry: string;
+}
+
+const ASAR_SEGMENT = /([\\/])app\.asar(?=[\\/])/;
+
+/**
+ * The same path in `app.asar.unpacked` when it points into `app.asar`. The per-VM supervisor is an
+ * ES module with chunks run by a utilityProcess; Node's ESM loader inside asar archives has had
+ * bugs (electron/electron#41396, #46614), so electron.config.ts unpacks dist/node and the
+ * supervisor is loaded from plain files.
+ */
+export function unpackedPath(path: string): string {
+  return path.replace(ASAR_SEGMENT, '$1app.asar.unpacked');
+}
+
+/**
+ * The app's files beside the main bundle, in the repo (`<repo>/dist/electron`, `npm start`) and in a
+ * package (`<resources>/app.asar/dist/electron`, electron.config.ts `files`).
+ */
+export function appLocations(electronDir: string): AppLocations {
+  const distDir = dirname(electronDir);
+  return {
+    rendererRoot: join(distDir, 'renderer'),
+    preloadPath: join(electronDir, 'preload.cjs'),
+    supervisorEntry: unpackedPath(join(distDir, 'node', 'supervisor.mjs')),
+  };
+}
