@@ -2,8 +2,9 @@
 // patches the CLI sees at once, devices are added and removed, CD media changes, and a running
 // test guest shows what QEMU actually used and its performance graphs.
 import { execFile } from 'node:child_process';
-import { copyFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { copyFile, cp, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
@@ -13,7 +14,9 @@ import { startServeProcess, type ServeProcess } from '../support/serve-process';
 import { waitForSerial } from '../support/vm-helpers';
 
 const run = promisify(execFile);
-const cliPath = fileURLToPath(new URL('../../dist/node/cli.mjs', import.meta.url));
+const builtCli = fileURLToPath(new URL('../../dist/node', import.meta.url));
+/** A private copy of the built CLI, so a rebuild of dist/ during the run cannot pull it away. */
+let cliPath = join(builtCli, 'cli.mjs');
 
 let serve: ServeProcess;
 let guest: TestGuest;
@@ -65,6 +68,9 @@ async function forceOffAll(): Promise<void> {
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async ({ browser }) => {
+  const copy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
+  await cp(builtCli, copy, { recursive: true });
+  cliPath = join(copy, 'cli.mjs');
   guest = await ensureTestGuest();
   serve = await startServeProcess();
   context = await browser.newContext();
@@ -78,6 +84,7 @@ test.afterAll(async () => {
   if (serve) await forceOffAll().catch(() => undefined);
   await context?.close();
   await serve?.stop();
+  if (cliPath.startsWith(tmpdir())) await rm(dirname(cliPath), { recursive: true, force: true });
 });
 
 test('editing the memory of a stopped VM saves a merge patch the CLI sees', async () => {

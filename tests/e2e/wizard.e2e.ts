@@ -2,6 +2,9 @@
 // vms.preview as it is typed, Finish creates the VM with vms.create and starts it, and the test
 // guest really boots under TCG (its serial log shows the ready line).
 import { execFile } from 'node:child_process';
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
@@ -11,7 +14,9 @@ import { startServeProcess, type ServeProcess } from '../support/serve-process';
 import { waitForSerial } from '../support/vm-helpers';
 
 const run = promisify(execFile);
-const cliPath = fileURLToPath(new URL('../../dist/node/cli.mjs', import.meta.url));
+const builtCli = fileURLToPath(new URL('../../dist/node', import.meta.url));
+/** A private copy of the built CLI, so a rebuild of dist/ during the run cannot pull it away. */
+let cliPath = join(builtCli, 'cli.mjs');
 
 let serve: ServeProcess;
 let guest: TestGuest;
@@ -49,6 +54,9 @@ async function withDarkTheme(work: () => Promise<void>): Promise<void> {
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async ({ browser }) => {
+  const copy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
+  await cp(builtCli, copy, { recursive: true });
+  cliPath = join(copy, 'cli.mjs');
   guest = await ensureTestGuest();
   serve = await startServeProcess();
   // One browser session for the file: the launch URL's token is single-use.
@@ -63,6 +71,7 @@ test.afterAll(async () => {
   if (serve) await forceOffAll().catch(() => undefined);
   await context?.close();
   await serve?.stop();
+  if (cliPath.startsWith(tmpdir())) await rm(dirname(cliPath), { recursive: true, force: true });
 });
 
 test('a bad name shows the engine’s error beside the name field, and Finish creates nothing', async () => {

@@ -1,0 +1,208 @@
+// The VM list through `virtdesk serve` with the real engine: VMs made by the CLI appear without a
+// reload, search and filters, multi-select with the keyboard and the mouse, the context menu,
+// bulk start and force off of real test guests, and delete with storage.
+import { execFile } from 'node:child_process';
+import { copyFile, cp, mkdtemp, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { ensureTestGuest, type TestGuest } from '../guest/guest';
+import { saveScreenshot } from '../support/screenshots';
+import { startServeProcess, type ServeProcess } from '../support/serve-process';
+
+const run = promisify(execFile);
+const builtCli = fileURLToPath(new URL('../../dist/node', import.meta.url));
+/** A private copy of the built CLI, so a rebuild of dist/ during the run cannot pull it away. */
+let cliPath = join(builtCli, 'cli.mjs');
+
+let serve: ServeProcess;
+let guest: TestGuest;
+let context: BrowserContext;
+let page: Page;
+const pageErrors: string[] = [];
+
+async function cli(...args: string[]): Promise<string> {
+  const { stdout } = await run(process.execPath, [cliPath, ...args], { env: { ...process.env, VIRTDESK_HOME: serve.home }, timeout: 120_000 });
+  return stdout;
+}
+
+/** A stopped test-guest VM made by the CLI (TCG, direct kernel, its own blank disk); returns its id. */
+async function createGuestVm(name: string, extra: string[] = []): Promise<string> {
+  const disk = join(serve.home, `${name}-disk.qcow2`);
+  await copyFile(guest.blankQcow2, disk);
+  const created = JSON.parse(
+    await cli('vm', 'create', name, '--memory', '160', '--accel', 'tcg', '--kernel', guest.kernel, '--initrd', guest.initrd, '--append', guest.cmdline, '--disk', disk, ...extra, '--json'),
+  ) as { id: string };
+  return created.id;
+}
+
+async function forceOffAll(): Promise<void> {
+  const vms = JSON.parse(await cli('vm', 'list', '--json')) as { name: string; state: string }[];
+  for (const vm of vms) if (vm.state !== 'stopped' && vm.state !== 'crashed') await cli('vm', 'stop', vm.name, '--force').catch(() => undefined);
+}
+
+async function states(): Promise<Record<string, string>> {
+  const vms = JSON.parse(await cli('vm', 'list', '--json')) as { name: string; state: string }[];
+  return Object.fromEntries(vms.map((vm) => [vm.name, vm.state]));
+}
+
+const rows = () => page.locator('[data-testid^="vm-row-"]');
+const names = () => rows().evaluateAll((elements) => elements.map((element) => element.getAttribute('data-name')));
+
+test.describe.configure({ mode: 'serial' });
+
+test.beforeAll(async ({ browser }) => {
+  const copy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
+  await cp(builtCli, copy, { recursive: true });
+  cliPath = join(copy, 'cli.mjs');
+  guest = await ensureTestGuest();
+  serve = await startServeProcess();
+  context = await browser.newContext();
+  page = await context.newPage();
+  page.on('pageerror', (error) => pageErrors.push(error.message));
+  await page.goto(serve.url);
+  await expect(page.getByTestId('vms-empty')).toBeVisible();
+});
+
+test.afterAll(async () => {
+  if (serve) await forceOffAll().catch(() => undefined);
+  await context?.close();
+  await serve?.stop();
+  if (cliPath.startsWith(tmpdir())) await rm(dirname(cliPath), { recursive: true, force: true });
+});
+
+test('a VM created by the CLI appears in the list without a reload', async () => {
+  const id = await createGuestVm('alpha');
+  const cliDone = Date.now();
+  await expect(page.getByTestId(`vm-row-${id}`)).toBeVisible({ timeout: 5_000 });
+  // vms.changed comes from the store watcher: well within a second of the CLI finishing.
+  expect(Date.now() - cliDone).toBeLessThan(2_000);
+  await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'stopped');
+  await expect(page.getByTestId(`vm-name-${id}`)).toHaveText('alpha');
+
+  await createGuestVm('bravo');
+  await createGuestVm('charlie');
+  await expect(rows()).toHaveCount(3);
+  expect(await names()).toEqual(['alpha', 'bravo', 'charlie']);
+  await expect(page.getByTestId('vms-count')).toHaveText('3 machines');
+});
+
+test('search and filters narrow the list; selection follows clicks and keys; the context menu acts on the selection', async () => {
+  await page.getByTestId('vms-search').fill('bra');
+  expect(await names()).toEqual(['bravo']);
+  await expect(page.getByTestId('vms-count')).toHaveText('1 of 3 machines');
+  await page.getByTestId('vms-search').fill('');
+  await page.getByTestId('vms-filter-state').selectOption('running');
+  await expect(page.getByTestId('vms-no-match')).toBeVisible();
+  await page.getByTestId('vms-filter-state').selectOption('all');
+  await expect(rows()).toHaveCount(3);
+
+  // Click, Ctrl-click, Shift-click.
+  const row = (name: string) => page.locator(`[data-testid^="vm-row-"][data-name="${name}"]`);
+  await row('alpha').click();
+  await expect(row('alpha')).toHaveAttribute('aria-selected', 'true');
+  await row('charlie').click({ modifiers: ['Control'] });
+  await expect(row('bravo')).toHaveAttribute('aria-selected', 'false');
+  await expect(row('charlie')).toHaveAttribute('aria-selected', 'true');
+  await row('alpha').click();
+  await row('charlie').click({ modifiers: ['Shift'] });
+  for (const name of ['alpha', 'bravo', 'charlie']) await expect(row(name)).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('vms-start')).toContainText('3');
+
+  // Keyboard: arrows move the selection, Shift+arrow extends it, Ctrl+A selects all.
+  await row('alpha').click();
+  await page.keyboard.press('ArrowDown');
+  await expect(row('bravo')).toHaveAttribute('aria-selected', 'true');
+  await expect(row('alpha')).toHaveAttribute('aria-selected', 'false');
+  await page.keyboard.press('Shift+ArrowDown');
+  await expect(row('charlie')).toHaveAttribute('aria-selected', 'true');
+  await expect(row('bravo')).toHaveAttribute('aria-selected', 'true');
+  await page.keyboard.press('Control+a');
+  for (const name of ['alpha', 'bravo', 'charlie']) await expect(row(name)).toHaveAttribute('aria-selected', 'true');
+
+  // Right-click a selected row: the menu offers what applies to all three.
+  await row('bravo').click({ button: 'right' });
+  const menu = page.getByTestId('vm-menu');
+  await expect(menu).toBeVisible();
+  await expect(menu.getByTestId('vm-menu-start')).toHaveText('Run (3)');
+  await expect(menu.getByTestId('vm-menu-start')).toBeEnabled();
+  await expect(menu.getByTestId('vm-menu-force-off')).toBeDisabled();
+  await expect(menu.getByTestId('vm-menu-open')).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(menu).toBeHidden();
+
+  // Enter opens the focused machine; Back returns with the selection kept.
+  await row('bravo').click();
+  await page.keyboard.press('Enter');
+  await expect(page.getByTestId('details-name')).toHaveText('bravo');
+  await page.getByTestId('details-back').click();
+  await expect(row('bravo')).toHaveAttribute('aria-selected', 'true');
+});
+
+test('bulk start and bulk force off of two real guests, with the live sparklines in between', async () => {
+  const row = (name: string) => page.locator(`[data-testid^="vm-row-"][data-name="${name}"]`);
+  await row('alpha').click();
+  await row('bravo').click({ modifiers: ['Control'] });
+  await expect(page.getByTestId('vms-start')).toContainText('2');
+  await page.getByTestId('vms-start').click();
+  for (const name of ['alpha', 'bravo']) {
+    const id = (await row(name).getAttribute('data-testid'))!.slice('vm-row-'.length);
+    await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'running', { timeout: 90_000 });
+    await expect.poll(async () => Number(await page.getByTestId(`vm-cpu-${id}`).getAttribute('data-samples')), { timeout: 30_000 }).toBeGreaterThanOrEqual(2);
+  }
+  expect(await states()).toEqual({ alpha: 'running', bravo: 'running', charlie: 'stopped' });
+  await expect(page.getByTestId('vms-announcement')).toContainText('is running');
+  await saveScreenshot(page, 'machines');
+  await page.evaluate(() => (document.documentElement.dataset.theme = 'dark'));
+  await saveScreenshot(page, 'machines-dark');
+  await page.evaluate(() => (document.documentElement.dataset.theme = 'light'));
+
+  // Force off both from the context menu; one confirmation covers the two.
+  await row('alpha').click({ button: 'right' });
+  await page.getByTestId('vm-menu-force-off').click();
+  const confirm = page.getByTestId('confirm-force-off');
+  await expect(confirm).toContainText('alpha, bravo');
+  await confirm.getByTestId('confirm-force-off-confirm').click();
+  for (const name of ['alpha', 'bravo']) {
+    const id = (await row(name).getAttribute('data-testid'))!.slice('vm-row-'.length);
+    await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'stopped', { timeout: 30_000 });
+  }
+  expect(await states()).toEqual({ alpha: 'stopped', bravo: 'stopped', charlie: 'stopped' });
+});
+
+test('a VM started and stopped by the CLI changes state in the list by itself', async () => {
+  const id = (await page.locator('[data-testid^="vm-row-"][data-name="charlie"]').getAttribute('data-testid'))!.slice('vm-row-'.length);
+  await cli('vm', 'start', 'charlie');
+  await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'running', { timeout: 10_000 });
+  await cli('vm', 'stop', 'charlie', '--force');
+  await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'stopped', { timeout: 10_000 });
+});
+
+test('delete with the Delete key: the dialog lists the disk images, and with the box ticked removes them', async () => {
+  const created = JSON.parse(await cli('vm', 'create', 'delta', '--memory', '128', '--disk', '64M', '--net', 'none', '--json')) as { id: string; disks: { source: string }[] };
+  const image = created.disks[0]!.source;
+  expect(image).toBe(join(serve.home, 'images', 'delta.qcow2'));
+  expect((await stat(image)).isFile()).toBe(true);
+  const row = page.getByTestId(`vm-row-${created.id}`);
+  await row.click();
+  await page.keyboard.press('Delete');
+  const dialog = page.getByTestId('delete-dialog');
+  await expect(dialog).toBeVisible();
+  await expect(dialog.getByTestId('delete-images')).toContainText(image);
+  // Cancel (focused first, the safe choice) keeps everything.
+  await expect(dialog.getByTestId('delete-dialog-cancel')).toBeFocused();
+  await page.keyboard.press('Escape');
+  await expect(dialog).toBeHidden();
+  await expect(row).toBeVisible();
+
+  await page.keyboard.press('Delete');
+  await dialog.getByTestId('delete-with-storage').check();
+  await dialog.getByTestId('delete-dialog-confirm').click();
+  await expect(row).toHaveCount(0);
+  await expect(page.getByTestId('toast-success')).toContainText('Deleted delta and its disk images');
+  await expect(stat(image)).rejects.toThrow();
+  expect(Object.keys(await states())).not.toContain('delta');
+  expect(pageErrors).toEqual([]);
+});
