@@ -154,6 +154,12 @@ test('bulk start and bulk force off of two real guests, with the live sparklines
   }
   expect(await states()).toEqual({ alpha: 'running', bravo: 'running', charlie: 'stopped' });
   await expect(page.getByTestId('vms-announcement')).toContainText('is running');
+  if (process.env.VIRTDESK_SCREENSHOTS === '1') {
+    // A longer history makes a better picture for the README.
+    const id = (await row('alpha').getAttribute('data-testid'))!.slice('vm-row-'.length);
+    await expect.poll(async () => Number(await page.getByTestId(`vm-cpu-${id}`).getAttribute('data-samples')), { timeout: 60_000 }).toBeGreaterThanOrEqual(12);
+  }
+  await page.mouse.move(1270, 790);
   await saveScreenshot(page, 'machines');
   await page.evaluate(() => (document.documentElement.dataset.theme = 'dark'));
   await saveScreenshot(page, 'machines-dark');

@@ -201,3 +201,27 @@ test('installs from the test guest’s ISO onto a new disk image in the default 
   await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'stopped', { timeout: 30_000 });
   expect(pageErrors).toEqual([]);
 });
+
+test('“customize before install” opens the new machine’s hardware instead of starting it', async () => {
+  await page.evaluate(() => (window.location.hash = '#/machines'));
+  await page.getByTestId('vms-new').click();
+  const wizard = page.getByTestId('wizard');
+  await wizard.getByTestId('wiz-source-pxe').check();
+  await wizard.getByTestId('wiz-step-storage').click();
+  await wizard.getByTestId('wiz-storage-none').check();
+  await wizard.getByTestId('wiz-step-finish').click();
+  await wizard.getByTestId('wiz-name').fill('custom-vm');
+  await wizard.getByTestId('wiz-customize').check();
+  await expect(wizard.getByTestId('wiz-finish')).toHaveText('Create and customize');
+  await expect(wizard.getByTestId('wiz-status')).toHaveText('Ready to create');
+  await wizard.getByTestId('wiz-finish').click();
+  await expect(page.getByTestId('details-name')).toHaveText('custom-vm');
+  await expect(page.getByTestId('tab-hardware')).toHaveAttribute('aria-selected', 'true');
+  await expect(page.getByTestId('details-state')).toHaveAttribute('data-state', 'stopped');
+  // PXE means: boot from the network once, then from disk.
+  await page.getByTestId('hw-item-boot').click();
+  await expect(page.getByTestId('hw-boot-once')).toHaveValue('network');
+  const shown = JSON.parse(await cli('vm', 'show', 'custom-vm', '--json')) as { definition: { boot: { bootOnce: string | null } }; runtime: { state: string } };
+  expect(shown.definition.boot.bootOnce).toBe('network');
+  expect(shown.runtime.state).toBe('stopped');
+});
