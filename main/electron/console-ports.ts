@@ -4,6 +4,8 @@ import { connect as netConnect, type Socket } from 'node:net';
 import type { PeerInfo } from '../../engine/api/contract';
 import { EngineError } from '../../engine/api/errors';
 import type { ConsoleGateway, ConsoleTarget } from '../../engine/console-gateway';
+import { windowIdOf } from './rpc-bridge';
+import { isTrustedUrl } from './security';
 
 export const CONSOLE_CHANNEL = 'virtdesk:console';
 
@@ -49,4 +51,26 @@ export class ElectronConsoles implements ConsoleGateway {
     }
     return { ticket, expiresInMs: 30_000 };
   }
+}
+
+/** The part of a WebContents a console port is delivered to. */
+export interface PortReceiver {
+  isDestroyed(): boolean;
+  getURL(): string;
+  postMessage(channel: string, message: unknown, transfer?: MessagePortMain[]): void;
+}
+
+/**
+ * `ConsolePortDeps.deliver` for Electron: the port goes to the window whose RPC connection asked
+ * (the peer names its WebContents), only while that window still shows the app's own page, and to
+ * its main frame only (WebContents.postMessage), where the preload hands it to the page.
+ */
+export function deliverToAskingWindow(findContents: (id: number) => PortReceiver | undefined): ConsolePortDeps['deliver'] {
+  return (peer, ticket, port) => {
+    const id = windowIdOf(peer);
+    const contents = id === undefined ? undefined : findContents(id);
+    if (!contents || contents.isDestroyed() || !isTrustedUrl(contents.getURL())) return false;
+    contents.postMessage(CONSOLE_CHANNEL, { ticket }, [port]);
+    return true;
+  };
 }

@@ -1,9 +1,8 @@
-import type { IpcMain, IpcMainEvent, WebContents } from 'electron';
-import type { PeerInfo } from '../../engine/api/contract';
+import type { ImplementationOf, PeerInfo } from '../../engine/api/contract';
+import type { EventBus } from '../../engine/api/events';
 import { serveRpc } from '../../engine/api/rpc-server';
 import type { Transport } from '../../engine/api/transport';
-import { virtdeskContract } from '../../engine/api/virtdesk-api';
-import type { Engine } from '../../engine/engine';
+import { virtdeskContract, type VirtdeskContract } from '../../engine/api/virtdesk-api';
 import { isTrustedUrl } from './security';
 
 export const RPC_CHANNEL = 'virtdesk:rpc';
@@ -18,44 +17,92 @@ export function windowIdOf(peer: PeerInfo): number | undefined {
   return match ? Number(match[1]) : undefined;
 }
 
-/**
- * Serves the RPC to every window over one IPC channel: a transport per WebContents, and every
- * message's sender frame checked against the app's own origin before it reaches the engine.
- */
-export function serveRpcOverIpc(ipcMain: IpcMain, engine: Engine, log: (line: string) => void): void {
-  const transports = new Map<number, { deliver(message: unknown): void }>();
+/** The part of a WebContents the bridge uses. */
+export interface RpcContents {
+  readonly id: number;
+  isDestroyed(): boolean;
+  send(channel: string, message: unknown): void;
+  once(event: 'destroyed', listener: () => void): unknown;
+  on(event: 'did-navigate' | 'render-process-gone', listener: () => void): unknown;
+}
 
-  const transportFor = (contents: WebContents) => {
-    const existing = transports.get(contents.id);
+/** What an `ipcMain` message event carries that the bridge checks. */
+export interface RpcIpcEvent {
+  sender: RpcContents;
+  senderFrame: { url: string } | null;
+}
+
+export interface RpcIpcMain {
+  on(channel: string, listener: (event: RpcIpcEvent, message: unknown) => void): unknown;
+}
+
+/** What the bridge serves: the engine's implementation of the contract and its event bus. */
+export interface RpcEndpoint {
+  implementation: ImplementationOf<VirtdeskContract>;
+  bus: EventBus<Record<string, unknown>>;
+}
+
+/**
+ * Serves the RPC to every window over one IPC channel: a connection per WebContents (a new one
+ * after the page reloads), and every message's sender frame checked against the app's own origin
+ * before it reaches the engine. Messages from any other frame are dropped unanswered.
+ */
+export function serveRpcOverIpc(ipcMain: RpcIpcMain, endpoint: RpcEndpoint, log: (line: string) => void): void {
+  const connections = new Map<number, { deliver(message: unknown): void; close(): void }>();
+
+  const connectionFor = (contents: RpcContents) => {
+    const existing = connections.get(contents.id);
     if (existing) return existing;
     const handlers: ((message: unknown) => void)[] = [];
     const closeHandlers: (() => void)[] = [];
+    let closed = false;
     const transport: Transport = {
       send: (message) => {
-        if (!contents.isDestroyed()) contents.send(RPC_CHANNEL, message);
+        if (!closed && !contents.isDestroyed()) contents.send(RPC_CHANNEL, message);
       },
       onMessage: (handler) => handlers.push(handler),
       onClose: (handler) => closeHandlers.push(handler),
-      close: () => closeHandlers.forEach((handler) => handler()),
+      close: () => {
+        if (closed) return;
+        closed = true;
+        closeHandlers.forEach((handler) => handler());
+      },
     };
-    const entry = { deliver: (message: unknown) => handlers.forEach((handler) => handler(message)) };
-    transports.set(contents.id, entry);
-    contents.once('destroyed', () => {
-      transports.delete(contents.id);
-      transport.close();
-    });
-    serveRpc(virtdeskContract, engine.implementation, engine.bus, transport, {
+    const connection = {
+      deliver: (message: unknown) => {
+        if (!closed) handlers.forEach((handler) => handler(message));
+      },
+      close: () => {
+        if (connections.get(contents.id) === connection) connections.delete(contents.id);
+        transport.close();
+      },
+    };
+    connections.set(contents.id, connection);
+    serveRpc(virtdeskContract, endpoint.implementation, endpoint.bus, transport, {
       peer: peerOfWindow(contents.id),
       onProtocolError: (problem) => log(`RPC protocol error from window ${contents.id}: ${problem}`),
     });
-    return entry;
+    return connection;
   };
 
-  ipcMain.on(RPC_CHANNEL, (event: IpcMainEvent, message: unknown) => {
-    if (!isTrustedUrl(event.senderFrame?.url)) {
-      log(`dropped RPC message from untrusted frame ${event.senderFrame?.url ?? '(gone)'}`);
+  const forget = (contents: RpcContents) => connections.get(contents.id)?.close();
+  const watched = new WeakSet<RpcContents>();
+
+  ipcMain.on(RPC_CHANNEL, (event, message) => {
+    const url = event.senderFrame?.url;
+    if (!isTrustedUrl(url)) {
+      log(`dropped RPC message from untrusted frame ${url ?? '(gone)'}`);
       return;
     }
-    transportFor(event.sender).deliver(message);
+    const contents = event.sender;
+    if (!watched.has(contents)) {
+      watched.add(contents);
+      // A reload or a crash starts a new page with a new client: its calls, ids and subscriptions
+      // must not meet the old connection's.
+      contents.once('destroyed', () => forget(contents));
+      contents.on('did-navigate', () => forget(contents));
+      contents.on('render-process-gone', () => forget(contents));
+    }
+    connectionFor(contents).deliver(message);
   });
 }

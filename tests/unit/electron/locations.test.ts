@@ -1,0 +1,34 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import config from '../../../electron.config';
+import { appLocations, unpackedPath } from '../../../main/electron/locations';
+
+describe('app locations', () => {
+  it('finds renderer, preload and supervisor beside dist/electron in the repo (npm start)', () => {
+    expect(appLocations('/home/me/virtdesk/dist/electron')).toEqual({
+      rendererRoot: '/home/me/virtdesk/dist/renderer',
+      preloadPath: '/home/me/virtdesk/dist/electron/preload.cjs',
+      supervisorEntry: '/home/me/virtdesk/dist/node/supervisor.mjs',
+    });
+  });
+
+  it('keeps renderer and preload in app.asar but loads the supervisor from app.asar.unpacked', () => {
+    expect(appLocations('/opt/Virtdesk/resources/app.asar/dist/electron')).toEqual({
+      rendererRoot: '/opt/Virtdesk/resources/app.asar/dist/renderer',
+      preloadPath: '/opt/Virtdesk/resources/app.asar/dist/electron/preload.cjs',
+      supervisorEntry: '/opt/Virtdesk/resources/app.asar.unpacked/dist/node/supervisor.mjs',
+    });
+    expect(unpackedPath('/a/my.app.asar.d/x')).toBe('/a/my.app.asar.d/x');
+    expect(unpackedPath('/a/app.asarx/x')).toBe('/a/app.asarx/x');
+  });
+
+  it('matches what the build writes and what the package holds', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { main: string };
+    expect(pkg.main).toBe('dist/electron/main.cjs');
+    const build = readFileSync(new URL('../../../scripts/build.mjs', import.meta.url), 'utf8');
+    expect(build).toMatch(/supervisor: 'engine\/vm\/supervisor-main\.ts'/);
+    expect(build).toMatch(/preload: 'main\/electron\/preload\.ts'/);
+    expect(config.files).toEqual(expect.arrayContaining(['dist/electron/**', 'dist/node/**', 'dist/renderer/**', 'package.json']));
+    expect(config.asarUnpack).toEqual(['dist/node/**']);
+  });
+});
