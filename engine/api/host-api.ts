@@ -36,8 +36,17 @@ export const hostCheckSchema = z.object({
 });
 export type HostCheck = z.infer<typeof hostCheckSchema>;
 
+export const consoleWindowResultSchema = z.object({ opened: z.boolean() });
+export type ConsoleWindowResult = z.infer<typeof consoleWindowResultSchema>;
+
 export const hostMethods = {
   info: method(z.object({}), hostInfoSchema),
   overview: method(z.object({ refresh: z.boolean().default(false) }), hostOverviewSchema),
   check: method(z.object({}), z.array(hostCheckSchema)),
+  /**
+   * Shows a VM's console in a window of its own when the host has windows (Electron: one window per
+   * VM, brought to the front if it is open). `opened: false` means this host has none (`serve`):
+   * the renderer opens `#/console/<id>` in a browser window itself.
+   */
+  openConsoleWindow: method(z.object({ id: z.string().min(1).max(64) }), consoleWindowResultSchema),
 };

@@ -1,6 +1,6 @@
 import { hostname, loadavg } from 'node:os';
 import type { ImplementationOf } from '../api/contract';
-import type { HostInfo, HostOverview } from '../api/host-api';
+import type { ConsoleWindowResult, HostInfo, HostOverview } from '../api/host-api';
 import type { VirtdeskContract } from '../api/virtdesk-api';
 import { ENGINE_VERSION } from '../version';
 import { runHostChecks } from './check';
@@ -33,11 +33,19 @@ export function hostOverview(caps: HostCapabilities): HostOverview {
   };
 }
 
+export interface HostServiceOptions {
+  home: string;
+  hostKind: HostInfo['hostKind'];
+  /** Opens a VM's console window; hosts without windows (serve) leave it out and answer `opened: false`. */
+  openConsoleWindow?: (vmId: string) => Promise<ConsoleWindowResult>;
+}
+
 /** The host service of the contract. Capabilities are probed once and cached per QEMU binary. */
-export function createHostService(options: { home: string; hostKind: HostInfo['hostKind'] }): ImplementationOf<VirtdeskContract>['host'] {
+export function createHostService(options: HostServiceOptions): ImplementationOf<VirtdeskContract>['host'] {
   return {
     info: () => hostInfo(options.hostKind),
     overview: async ({ refresh }) => hostOverview(await collectHostCapabilities({ home: options.home, refresh })),
     check: () => runHostChecks({ home: options.home }),
+    openConsoleWindow: ({ id }) => options.openConsoleWindow?.(id) ?? { opened: false },
   };
 }
