@@ -8,10 +8,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { ensureTestGuest, READY_LINE_IN_STREAM, type TestGuest } from '../guest/guest';
+import { ensureTestGuest, HTTP_BODY_TEXT, READY_LINE_IN_STREAM, type TestGuest } from '../guest/guest';
 import { saveScreenshot } from '../support/screenshots';
 import { startServeProcess, type ServeProcess } from '../support/serve-process';
-import { waitForSerial } from '../support/vm-helpers';
+import { freePort, waitForSerial } from '../support/vm-helpers';
 
 const run = promisify(execFile);
 const builtCli = fileURLToPath(new URL('../../dist/node', import.meta.url));
@@ -180,6 +180,20 @@ test('a running VM: what QEMU used, uptime, live graphs, changes marked for the 
   await expect(page.getByTestId('ov-uptime')).toHaveText(/\d+ s|\d+ min/);
   await waitForSerial((await show('run-vm')).runtime.serialLog, READY_LINE_IN_STREAM, 120_000);
 
+  // A port forward added while it runs works at once (networks service, QEMU's hostfwd_add).
+  const port = await freePort();
+  await page.getByTestId('tab-hardware').click();
+  await page.getByTestId('hw-item-nic-net0').click();
+  await page.getByTestId('hw-nic-net0-fwd-add').click();
+  await page.getByTestId('hw-nic-net0-fwd-0-host').fill(String(port));
+  await page.getByTestId('hw-nic-net0-fwd-0-guest').fill('80');
+  await page.getByTestId('hw-nic-net0-apply').click();
+  await expect(page.getByTestId('toast-success').last()).toContainText('Saved changes to Network card net0');
+  await expect(page.getByTestId('hw-nic-net0-pending')).toHaveCount(0);
+  const body = await (await fetch(`http://127.0.0.1:${port}/`)).text();
+  expect(body).toContain(HTTP_BODY_TEXT);
+  await page.getByTestId('tab-overview').click();
+
   await page.getByTestId('tab-performance').click();
   // More samples make a better picture for the README; the assertion needs three.
   const wanted = process.env.VIRTDESK_SCREENSHOTS === '1' ? 10 : 3;
@@ -187,6 +201,10 @@ test('a running VM: what QEMU used, uptime, live graphs, changes marked for the 
   await page.mouse.move(1270, 790);
   await expect.poll(async () => Number(await page.getByTestId('perf-memory').getAttribute('data-samples')), { timeout: 30_000 }).toBeGreaterThanOrEqual(3);
   await saveScreenshot(page, 'details-performance');
+
+  // The console tab hosts the console component; it connects to the guest's screen.
+  await page.getByTestId('tab-console').click();
+  await expect(page.getByTestId(`console-status-${id}`)).toHaveAttribute('data-status', 'connected', { timeout: 30_000 });
 
   await page.getByTestId('tab-overview').click();
   await page.mouse.move(1270, 790);
