@@ -77,8 +77,12 @@ test('a VM created by the CLI appears in the list without a reload', async () =>
   const id = await createGuestVm('alpha');
   const cliDone = Date.now();
   await expect(page.getByTestId(`vm-row-${id}`)).toBeVisible({ timeout: 5_000 });
-  // vms.changed comes from the store watcher: well within a second of the CLI finishing.
-  expect(Date.now() - cliDone).toBeLessThan(2_000);
+  // vms.changed comes from the store watcher: well within a second of the CLI finishing
+  // (the bound leaves room for a loaded 2-core machine).
+  const latency = Date.now() - cliDone;
+  test.info().annotations.push({ type: 'cli-to-list latency', description: `${latency} ms` });
+  console.log(`CLI-created VM appeared in the list ${latency} ms after the CLI exited`);
+  expect(latency).toBeLessThan(2_000);
   await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'stopped');
   await expect(page.getByTestId(`vm-name-${id}`)).toHaveText('alpha');
 
@@ -133,6 +137,14 @@ test('search and filters narrow the list; selection follows clicks and keys; the
   await page.keyboard.press('Escape');
   await expect(menu).toBeHidden();
 
+  // Ctrl+N opens the wizard from the list; Escape closes it and gives the focus back.
+  await row('alpha').click();
+  await page.keyboard.press('Control+n');
+  await expect(page.getByTestId('wizard')).toBeVisible();
+  await page.keyboard.press('Escape');
+  await expect(page.getByTestId('wizard')).toBeHidden();
+  await expect(page.getByTestId('vm-list')).toBeFocused();
+
   // Enter opens the focused machine; Back returns with the selection kept.
   await row('bravo').click();
   await page.keyboard.press('Enter');
@@ -165,7 +177,23 @@ test('bulk start and bulk force off of two real guests, with the live sparklines
   await saveScreenshot(page, 'machines-dark');
   await page.evaluate(() => (document.documentElement.dataset.theme = 'light'));
 
+  // Pause and resume one from the context menu; force reset asks first and leaves it running.
+  const alphaId = (await row('alpha').getAttribute('data-testid'))!.slice('vm-row-'.length);
+  await row('alpha').click();
+  await row('alpha').click({ button: 'right' });
+  await page.getByTestId('vm-menu-pause').click();
+  await expect(page.getByTestId(`vm-state-${alphaId}`)).toHaveAttribute('data-state', 'paused', { timeout: 20_000 });
+  expect((await states()).alpha).toBe('paused');
+  await page.getByTestId('vms-resume').click();
+  await expect(page.getByTestId(`vm-state-${alphaId}`)).toHaveAttribute('data-state', 'running', { timeout: 20_000 });
+  await page.getByTestId('vms-reset').click();
+  await expect(page.getByTestId('confirm-reset')).toContainText('Force reset alpha?');
+  await page.getByTestId('confirm-reset-confirm').click();
+  await expect(page.getByTestId('confirm-reset')).toBeHidden();
+  await expect(page.getByTestId(`vm-state-${alphaId}`)).toHaveAttribute('data-state', 'running');
+
   // Force off both from the context menu; one confirmation covers the two.
+  await row('bravo').click({ modifiers: ['Control'] });
   await row('alpha').click({ button: 'right' });
   await page.getByTestId('vm-menu-force-off').click();
   const confirm = page.getByTestId('confirm-force-off');
