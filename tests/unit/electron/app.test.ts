@@ -165,6 +165,8 @@ describe('the Electron app (electron mocked)', () => {
 
   it('drops RPC from untrusted frames and serves it to the app, with console windows behind host.openConsoleWindow', async () => {
     const { electron, engine } = await started([{ id: 'vm-1', name: 'web', state: 'running' }]);
+    // One IPC channel into main, and it is the checked one.
+    expect(electron.ipcMain.eventNames()).toEqual([RPC_CHANNEL]);
     const contents = FakeBrowserWindow.all[0]!.webContents;
     rpc(electron, contents, 'https://evil.example/', { t: 'call', id: 1, method: 'host.info', params: {} });
     await new Promise((resolve) => setTimeout(resolve, 10));
