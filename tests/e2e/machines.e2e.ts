@@ -240,3 +240,20 @@ test('delete with the Delete key: the dialog lists the disk images, and with the
   expect(Object.keys(await states())).not.toContain('delta');
   expect(pageErrors).toEqual([]);
 });
+
+test('with “Ask before deleting” off in Preferences, Delete deletes at once and keeps the disk images', async () => {
+  await page.getByTestId('nav-preferences').click();
+  await page.getByTestId('pref-confirm-delete').uncheck();
+  await expect(page.getByTestId('pref-saved')).toBeVisible();
+  await page.getByTestId('nav-machines').click();
+  const row = page.locator('[data-testid^="vm-row-"][data-name="charlie"]');
+  await row.click();
+  await page.keyboard.press('Delete');
+  await expect(row).toHaveCount(0);
+  await expect(page.getByTestId('delete-dialog')).toHaveCount(0);
+  await expect(page.getByTestId('toast-success').last()).toContainText('Deleted charlie; its disk images were kept');
+  expect((await stat(join(serve.home, 'charlie-disk.qcow2'))).isFile()).toBe(true);
+  await page.getByTestId('nav-preferences').click();
+  await page.getByTestId('pref-confirm-delete').check();
+  await page.getByTestId('nav-machines').click();
+});
