@@ -257,3 +257,20 @@ test('with “Ask before deleting” off in Preferences, Delete deletes at once 
   await page.getByTestId('pref-confirm-delete').check();
   await page.getByTestId('nav-machines').click();
 });
+
+test('a VM that cannot start says why: the engine’s message in a notice, and the reason beside its state', async () => {
+  const kernel = join(serve.home, 'vanishing-vmlinuz');
+  await copyFile(guest.kernel, kernel);
+  const created = JSON.parse(await cli('vm', 'create', 'echo', '--memory', '128', '--accel', 'tcg', '--kernel', kernel, '--net', 'none', '--json')) as { id: string };
+  await rm(kernel);
+  const row = page.getByTestId(`vm-row-${created.id}`);
+  await row.click();
+  await page.getByTestId('vms-start').click();
+  const notice = page.getByTestId('toast-error').last();
+  await expect(notice).toContainText('Starting echo failed');
+  await expect(notice).toContainText('vanishing-vmlinuz');
+  await expect(page.getByTestId(`vm-state-${created.id}`)).toHaveAttribute('data-state', 'crashed');
+  await expect(page.getByTestId(`vm-state-${created.id}-reason`)).toContainText('vanishing-vmlinuz');
+  await notice.getByTestId('toast-dismiss').click();
+  await expect(page.getByTestId('toast-error')).toHaveCount(0);
+});
