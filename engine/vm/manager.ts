@@ -10,7 +10,10 @@ import { VmRegistry, type CreateOptions, type DeleteOutcome } from './registry';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy';
 import type { VmRuntimePaths } from './runtime-dir';
 import { readRuntimeRecord, type RuntimeRecord } from './runtime-records';
-import { startVm } from './start';
+import { isTemplate } from './clone/template';
+import { saveVm, type SaveOptions, type SaveResult } from './save-restore/save';
+import { savedAt } from './save-restore/saved-state';
+import { startVm, type StartResume } from './start';
 import type { VmStatsSample } from './stats';
 import { assertOperationAllowed, describeExitReason, VmStateMachine, type ExitReason, type VmState } from './states';
 import type { HostToSupervisor, SupervisorToHost } from './supervisor-protocol';
@@ -55,6 +58,10 @@ export interface VmListEntry {
   memoryMiB: number;
   autostart: boolean;
   createdAt: string;
+  /** When its state was saved (`save`); its next start resumes the guest. Null without one. */
+  savedAt: string | null;
+  /** A read-only base for linked clones; it cannot be started. */
+  template: boolean;
 }
 
 /** Runtime facts of one VM, shaped like engine/api's VmRuntime. */
@@ -69,6 +76,8 @@ export interface VmRuntimeInfo {
   ipAddresses: string[];
   /** Where QEMU keeps the guest's serial output. */
   serialLog: string;
+  savedAt: string | null;
+  template: boolean;
 }
 
 interface Tracked {
@@ -98,6 +107,11 @@ interface Tracked {
 function reasonText(state: VmState, reason: ExitReason | undefined): string | null {
   if (state !== 'stopped' && state !== 'crashed') return null;
   return reason ? describeExitReason(reason) : null;
+}
+
+/** A saved VM is stopped, but says so: its next start resumes the guest. */
+function savedReason(state: VmState, saved: string | null, fallback: string | null): string | null {
+  return state === 'stopped' && saved !== null ? `saved at ${saved}; starting it resumes the guest where it was` : fallback;
 }
 
 /**
@@ -376,20 +390,25 @@ export class VmManager {
 
   async list(): Promise<VmListEntry[]> {
     await this.#scan();
-    return (await this.registry.definitions()).map((def) => {
+    const defs = await this.registry.definitions();
+    const extras = await Promise.all(defs.map(async (def) => ({ saved: await savedAt(this.#options.home, def.id), template: await isTemplate(this.#options.home, def.id) })));
+    return defs.map((def, index) => {
       const tracked = this.#tracked.get(def.id);
       const state = tracked?.machine.state ?? 'stopped';
+      const extra = extras[index]!;
       return {
         id: def.id,
         name: def.name,
         description: def.description,
         osId: def.osId,
         state,
-        stateReason: reasonText(state, tracked?.machine.exitReason),
+        stateReason: savedReason(state, extra.saved, reasonText(state, tracked?.machine.exitReason)),
         vcpus: def.cpu.vcpus,
         memoryMiB: def.memory.maximumMiB,
         autostart: def.autostart,
         createdAt: def.createdAt,
+        savedAt: extra.saved,
+        template: extra.template,
       };
     });
   }
@@ -398,11 +417,12 @@ export class VmManager {
     const { def, tracked } = await this.#ensureTracked(ref);
     const runtime = tracked.runtime ?? (tracked.pid !== undefined ? await readRuntimeRecord(this.registry.paths(def)) : undefined);
     const state = tracked.machine.state;
+    const saved = await savedAt(this.#options.home, def.id);
     return {
       definition: def,
       runtime: {
         state,
-        stateReason: reasonText(state, tracked.machine.exitReason),
+        stateReason: savedReason(state, saved, reasonText(state, tracked.machine.exitReason)),
         exitReason: tracked.machine.exitReason ?? null,
         pid: tracked.pid ?? null,
         startedAt: runtime?.startedAt ?? null,
@@ -410,6 +430,8 @@ export class VmManager {
         cpuModel: runtime?.cpuModel ?? null,
         ipAddresses: [],
         serialLog: this.registry.paths(def).serialLog,
+        savedAt: saved,
+        template: await isTemplate(this.#options.home, def.id),
       },
     };
   }
@@ -432,7 +454,11 @@ export class VmManager {
 
   // ---- lifecycle ----
 
-  async start(ref: string): Promise<void> {
+  /**
+   * Starts a VM; one with a saved state is restored from it (unless `discardSaved`), and `resume`
+   * starts it into a snapshot's state instead of booting.
+   */
+  async start(ref: string, options: { discardSaved?: boolean; resume?: StartResume } = {}): Promise<void> {
     const { def, tracked } = await this.#ensureTracked(ref);
     await this.#busy(tracked, async () => {
       assertOperationAllowed('start', tracked.machine.state, def.name);
@@ -444,6 +470,8 @@ export class VmManager {
           others: await this.registry.definitions(),
           ...(this.#options.networks ? { networks: this.#options.networks } : {}),
           ...(this.#options.resolveNicBackends ? { resolveNicBackends: this.#options.resolveNicBackends } : {}),
+          ...(options.discardSaved ? { discardSaved: true } : {}),
+          ...(options.resume ? { resume: options.resume } : {}),
         });
         tracked.runtime = result.runtime;
         tracked.pid = result.pid;
@@ -469,6 +497,19 @@ export class VmManager {
       // The supervisor reports the same when it sees QEMU go; don't wait for it.
       tracked.machine.reset('stopped', { kind: 'user-stopped', forced: result.forced });
       tracked.pid = undefined;
+      return result;
+    });
+  }
+
+  /** Saves a running VM's state to a file and stops it; its next start resumes the guest (see save-restore). */
+  async save(ref: string, options: SaveOptions = {}): Promise<SaveResult> {
+    const { def, tracked } = await this.#ensureTracked(ref);
+    return this.#busy(tracked, async () => {
+      const result = await saveVm(def, this.#controlContext(), options);
+      tracked.machine.reset('stopped', { kind: 'user-stopped', forced: false });
+      tracked.pid = undefined;
+      const saved = await savedAt(this.#options.home, def.id);
+      this.#emit({ type: 'vm.state', id: def.id, state: 'stopped', stateReason: savedReason('stopped', saved, null) });
       return result;
     });
   }

@@ -12,14 +12,16 @@ import type { QemuCapabilities } from '../host/probe';
 import { assertValidVmDefinition, type VmDefinition } from '../model';
 import type { NetworkManager } from '../network/network-manager';
 import { prepareNicBackends, releaseNicBackends } from '../network/nic-backends';
-import { buildQemuArgv, type NicBackend, type ResolvedFirmware } from '../qemu/argv';
+import { buildQemuArgv, type ArgvOptions, type NicBackend, type ResolvedFirmware } from '../qemu/argv';
 import { QmpClient } from '../qemu/qmp';
+import { assertNotTemplate } from './clone/template';
 import { assertFilesUsable } from './file-checks';
 import { launchQemu } from './launcher';
 import { findRunningQemu, waitForExit } from './pidfile';
-import { vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
+import { clearAfterExit, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
 import { clearLastExit, writeLastExit, writeRuntimeRecord, type RuntimeRecord } from './runtime-records';
 import { assertOperationAllowed } from './states';
+import { resumeFromSavedState } from './save-restore/restore';
 import { probeVmStatus } from './status';
 
 export interface StartContext {
@@ -35,6 +37,27 @@ export interface StartContext {
   timeoutMs?: number;
   /** Timing hook (benchmarks). */
   onPhase?: (phase: 'planned' | 'spawned' | 'socket' | 'connected' | 'running') => void;
+  /** A VM with a saved state (`virtdesk vm save`) is restored from it; this throws the state away and boots afresh instead. */
+  discardSaved?: boolean;
+  /** Start into a given state instead of a fresh boot (a memory snapshot's revert); a saved state is then left alone. */
+  resume?: StartResume;
+}
+
+/**
+ * How a start continues a guest instead of booting it: QEMU is launched paused (with these argv
+ * options), `prepare` loads the state into it, then the guest runs if `prepare` says so.
+ */
+export interface StartResume {
+  /** What is resumed, for messages and the result. */
+  what: 'saved-state' | 'snapshot';
+  /** The exact machine type the state was taken on. */
+  machineType?: string;
+  /** `-incoming defer`: the state comes through QMP `migrate-incoming`. */
+  incoming?: 'defer';
+  /** Loads the state into the paused QEMU; QEMU's log from `logOffset` on says why a load failed. */
+  prepare: (qmp: QmpClient, run: { qemuLog: string; logOffset: number }) => Promise<{ run: boolean }>;
+  /** After the guest is back (e.g. removes the save file). */
+  done?: () => Promise<void>;
 }
 
 /** What the host resolved for a VM before building its command line. */
@@ -49,6 +72,8 @@ export interface StartPlan {
 
 export interface StartResult {
   pid: number;
+  /** Set when the guest continued from a saved state or snapshot instead of booting. */
+  resumed?: StartResume['what'];
   plan: StartPlan;
   runtime: RuntimeRecord;
   /** QEMU's exit status; only this (parent) process learns it. */
@@ -87,7 +112,7 @@ async function nicBackends(def: VmDefinition, paths: VmRuntimePaths, ctx: StartC
  * Everything before QEMU runs: checks, host decisions (accelerator, CPU model, firmware) and the
  * argv. Host probes are cached per QEMU binary, so after the first start this costs milliseconds.
  */
-export async function planStart(def: VmDefinition, ctx: StartContext): Promise<StartPlan> {
+export async function planStart(def: VmDefinition, ctx: StartContext, extra: Pick<ArgvOptions, 'incoming' | 'machineType'> = {}): Promise<StartPlan> {
   const paths = vmRuntimePaths(ctx.home, def.id, ctx.env);
   const binary = await findQemu(ctx.env);
   const caps = await loadQemuCapabilities({ binary, home: ctx.home, env: ctx.env });
@@ -107,7 +132,7 @@ export async function planStart(def: VmDefinition, ctx: StartContext): Promise<S
     caps: { devices: new Set(caps.devices) },
     nicBackends: backends,
     // Viewers get a one-time password each (vms.openConsole); without one nobody gets the screen.
-    options: { vncPassword: true },
+    options: { vncPassword: true, ...extra },
   });
   return { binary, args, paths, accel, cpuModel, caps };
 }
@@ -138,7 +163,12 @@ export async function startVm(def: VmDefinition, ctx: StartContext): Promise<Sta
   const paths = vmRuntimePaths(ctx.home, def.id, ctx.env);
   const status = await probeVmStatus(paths, def.name);
   assertOperationAllowed('start', status.state, def.name);
-  const plan = await planStart(def, ctx);
+  await assertNotTemplate(ctx.home, def);
+  const resume = ctx.resume ?? (await resumeFromSavedState(def, ctx));
+  const plan = await planStart(def, ctx, {
+    ...(resume?.incoming ? { incoming: resume.incoming } : {}),
+    ...(resume?.machineType ? { machineType: resume.machineType } : {}),
+  });
   ctx.onPhase?.('planned');
   let launched;
   try {
@@ -174,7 +204,8 @@ export async function startVm(def: VmDefinition, ctx: StartContext): Promise<Sta
   };
   try {
     await Promise.all([writeRuntimeRecord(paths, runtime), clearLastExit(paths)]);
-    await qmp.cont();
+    const run = resume ? (await resume.prepare(qmp, { qemuLog: paths.qemuLog, logOffset: launched.logOffset })).run : true;
+    if (run) await qmp.cont();
     ctx.onPhase?.('running');
   } catch (error) {
     // Half-started: don't leave a paused QEMU behind.
@@ -184,9 +215,17 @@ export async function startVm(def: VmDefinition, ctx: StartContext): Promise<Sta
       // gone already
     }
     await waitForExit(launched.pid, 5000);
+    if (resume) {
+      // Nobody watches this QEMU yet: say why it ended and give its NICs back.
+      await releaseNicBackends(def, { home: ctx.home, env: ctx.env, ...(ctx.networks ? { networks: ctx.networks } : {}) }).catch(() => undefined);
+      const message = error instanceof Error ? error.message : String(error);
+      await writeLastExit(paths, { pid: launched.pid, at: new Date().toISOString(), reason: { kind: 'failed-to-start', message } }).catch(() => undefined);
+      await clearAfterExit(paths, launched.pid).catch(() => undefined);
+    }
     throw error;
   } finally {
     await qmp.close().catch(() => undefined);
   }
-  return { pid: launched.pid, plan, runtime, exited: launched.exited };
+  await resume?.done?.();
+  return { pid: launched.pid, plan, runtime, exited: launched.exited, ...(resume ? { resumed: resume.what } : {}) };
 }

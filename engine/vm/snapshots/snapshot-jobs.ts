@@ -1,0 +1,78 @@
+import { randomBytes } from 'node:crypto';
+import { EngineError } from '../../api/errors';
+import type { QmpArgs, QmpClient, QmpJobInfo } from '../../qemu/qmp';
+
+export type SnapshotJobCommand = 'snapshot-save' | 'snapshot-load' | 'snapshot-delete';
+
+export interface SnapshotJobOptions {
+  /** Asks QEMU to cancel the job (`job-cancel`). */
+  signal?: AbortSignal;
+  /** Fraction done, 0–1, as QEMU reports it. */
+  onProgress?: (fraction: number) => void;
+  /** Overall budget; a VM with lots of memory takes a while. Default 30 min. */
+  timeoutMs?: number;
+}
+
+export interface SnapshotJobOutcome {
+  /** A cancel was asked for while the job ran. It may still have finished (see `completed`). */
+  cancelRequested: boolean;
+  /** The job did what it was asked: QEMU reported it concluded without an error. */
+  completed: boolean;
+}
+
+const POLL_MS = 50;
+// snapshot-save runs in QEMU's main loop: the monitor answers only after the state is written.
+const QUERY_TIMEOUT_MS = 10 * 60_000;
+
+const VERB: Record<SnapshotJobCommand, string> = {
+  'snapshot-save': 'Saving the snapshot',
+  'snapshot-load': 'Loading the snapshot',
+  'snapshot-delete': 'Deleting the snapshot',
+};
+
+/**
+ * Runs one of QEMU's snapshot jobs (internal qcow2 snapshots, QEMU ≥ 6.0) to its end: starts it,
+ * follows it with `query-jobs`, cancels it on request, dismisses it, and throws QEMU's reason
+ * when it fails. A job QEMU finished despite a cancel is reported as completed.
+ */
+export async function runSnapshotJob<C extends SnapshotJobCommand>(
+  qmp: QmpClient,
+  command: C,
+  args: Omit<QmpArgs<C>, 'job-id'>,
+  options: SnapshotJobOptions = {},
+): Promise<SnapshotJobOutcome> {
+  if (options.signal?.aborted) throw new EngineError('cancelled', `${VERB[command]} was cancelled before it started.`);
+  const jobId = `vd-${command}-${randomBytes(4).toString('hex')}`;
+  const execute = qmp.execute.bind(qmp) as (name: string, args: Record<string, unknown>) => Promise<unknown>;
+  await execute(command, { ...args, 'job-id': jobId });
+  let cancelRequested = false;
+  const onAbort = () => {
+    cancelRequested = true;
+    void qmp.execute('job-cancel', { id: jobId }).catch(() => undefined);
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
+  let job: QmpJobInfo | undefined;
+  try {
+    for (;;) {
+      const jobs = await qmp.execute('query-jobs', {}, { timeoutMs: QUERY_TIMEOUT_MS });
+      job = jobs.find((candidate) => candidate.id === jobId);
+      if (!job) throw new EngineError('internal', `${VERB[command]}: QEMU lost track of job ${jobId}.`);
+      if (job['total-progress'] > 0) options.onProgress?.(Math.min(1, job['current-progress'] / job['total-progress']));
+      if (job.status === 'concluded') break;
+      if (Date.now() > deadline) {
+        onAbort();
+        throw new EngineError('timeout', `${VERB[command]} did not finish in time (job ${jobId} is ${job.status}).`, { hint: 'The VM may be very large or the host overloaded; try again.' });
+      }
+      await new Promise((resolve) => setTimeout(resolve, POLL_MS));
+    }
+  } finally {
+    options.signal?.removeEventListener('abort', onAbort);
+    if (job?.status === 'concluded') await qmp.execute('job-dismiss', { id: jobId }).catch(() => undefined);
+  }
+  if (job.error !== undefined) {
+    if (cancelRequested && /cancel/i.test(job.error)) return { cancelRequested, completed: false };
+    throw new EngineError('qemu-error', `${VERB[command]} failed: ${job.error}`, { details: { command, jobId, error: job.error } });
+  }
+  return { cancelRequested, completed: true };
+}
