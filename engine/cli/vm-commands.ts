@@ -1,5 +1,4 @@
 import { readFile, stat } from 'node:fs/promises';
-import { createConnection } from 'node:net';
 import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
@@ -10,6 +9,7 @@ import { virtdeskHome } from '../paths';
 import { parseSize } from '../storage/size';
 import { DEFAULT_STOP_TIMEOUT_MS, pauseVm, rebootVm, resetVm, resumeVm, screenshotVm, sendKeysVm, stopVm } from '../vm/control';
 import { VmRegistry, type NewDisk } from '../vm/registry';
+import { connectSerialConsole } from '../vm/serial-mux/serial-console';
 import { startVm } from '../vm/start';
 import { assertOperationAllowed, describeExitReason } from '../vm/states';
 import type { VmStatus } from '../vm/status';
@@ -396,9 +396,19 @@ function consoleCommand(deps: () => ConsoleDeps): CliCommand {
       const { stdin, writeOut } = deps();
       const decoder = new StringDecoder('utf8');
       const out = writeOut ?? ((bytes: Buffer) => io.stdout(decoder.write(bytes)));
-      const socket = createConnection(reg.paths(def).serialSocket);
+      let connected: Awaited<ReturnType<typeof connectSerialConsole>>;
+      try {
+        connected = await connectSerialConsole(reg.paths(def));
+      } catch (error) {
+        throw new EngineError('unavailable', `Cannot attach to the serial console of "${def.name}": ${(error as Error).message}`);
+      }
+      const { socket, shared } = connected;
       const raw = stdin.isTTY === true && typeof stdin.setRawMode === 'function';
-      io.stderr(`Connected to the serial console of "${def.name}". Press Ctrl-] to detach.\n`);
+      io.stderr(
+        shared
+          ? `Connected to the serial console of "${def.name}" through its supervisor (shared: other viewers may be attached too). Press Ctrl-] to detach.\n`
+          : `Connected to the serial console of "${def.name}" directly (no Virtdesk app or serve is watching this VM, so this console is exclusive: other viewers wait until you detach). Press Ctrl-] to detach.\n`,
+      );
       return new Promise<number>((resolvePromise, reject) => {
         let done = false;
         const finish = (code: number, message?: string) => {
@@ -421,13 +431,11 @@ function consoleCommand(deps: () => ConsoleDeps): CliCommand {
           }
           socket.write(bytes);
         };
-        socket.on('connect', () => {
-          if (raw) stdin.setRawMode?.(true);
-          stdin.on('data', onInput);
-          stdin.resume();
-        });
+        if (raw) stdin.setRawMode?.(true);
+        stdin.on('data', onInput);
+        stdin.resume();
         socket.on('data', (bytes) => out(bytes));
-        socket.on('close', () => finish(0, 'The console closed (the VM stopped).'));
+        socket.on('close', () => finish(0, shared ? 'The console closed (the VM stopped, or its supervisor went away).' : 'The console closed (the VM stopped).'));
         socket.on('error', (error) => {
           if (done) return;
           done = true;

@@ -17,6 +17,8 @@ export interface VmRuntimePaths {
   qmpCommandSocket: string;
   vncSocket: string;
   serialSocket: string;
+  /** The supervisor's serial multiplexer: QEMU's `serialSocket` serves one viewer, this any number. */
+  serialMuxSocket: string;
   pidFile: string;
   /** Serial output kept by QEMU itself (`logfile=`), in the VM's data folder so it survives. */
   serialLog: string;
@@ -33,7 +35,7 @@ export interface VmRuntimePaths {
 /** `sun_path` is 108 bytes including the terminating NUL. */
 export const MAX_SOCKET_PATH_BYTES = 107;
 
-const SOCKET_NAMES = { qmp: 'qmp.sock', qmpCommand: 'qmp-cmd.sock', vnc: 'vnc.sock', serial: 'serial.sock' } as const;
+const SOCKET_NAMES = { qmp: 'qmp.sock', qmpCommand: 'qmp-cmd.sock', vnc: 'vnc.sock', serial: 'serial.sock', serialMux: 'serial-mux.sock' } as const;
 const LONGEST_SOCKET_NAME = Object.values(SOCKET_NAMES).reduce((a, b) => (a.length >= b.length ? a : b));
 
 export function vmDataDir(home: string, id: string): string {
@@ -78,6 +80,7 @@ export function vmRuntimePaths(home: string, id: string, env: NodeJS.ProcessEnv 
     qmpCommandSocket: join(runDir, SOCKET_NAMES.qmpCommand),
     vncSocket: join(runDir, SOCKET_NAMES.vnc),
     serialSocket: join(runDir, SOCKET_NAMES.serial),
+    serialMuxSocket: join(runDir, SOCKET_NAMES.serialMux),
     pidFile: join(runDir, 'qemu.pid'),
     serialLog: join(dataDir, 'serial.log'),
     qemuLog: join(dataDir, 'qemu.log'),
@@ -117,7 +120,7 @@ export async function prepareRuntimeDir(paths: VmRuntimePaths): Promise<void> {
 /** Removes everything a previous run left in the runtime folder, so a launch waits for fresh sockets. */
 export async function clearRuntimeFiles(paths: VmRuntimePaths): Promise<void> {
   await Promise.all(
-    [paths.qmpSocket, paths.qmpCommandSocket, paths.vncSocket, paths.serialSocket, paths.pidFile, paths.runtimeRecord, paths.stopIntent].map((file) =>
+    [paths.qmpSocket, paths.qmpCommandSocket, paths.vncSocket, paths.serialSocket, paths.serialMuxSocket, paths.pidFile, paths.runtimeRecord, paths.stopIntent].map((file) =>
       rm(file, { force: true }),
     ),
   );
@@ -132,7 +135,7 @@ export async function clearAfterExit(paths: VmRuntimePaths, pid: number): Promis
   const current = await readFile(paths.pidFile, 'utf8').then((text) => Number.parseInt(text.trim(), 10), () => undefined);
   if (current !== undefined && !Number.isNaN(current) && current !== pid) return;
   await Promise.all(
-    [paths.qmpSocket, paths.qmpCommandSocket, paths.vncSocket, paths.serialSocket, paths.pidFile, paths.runtimeRecord].map((file) => rm(file, { force: true })),
+    [paths.qmpSocket, paths.qmpCommandSocket, paths.vncSocket, paths.serialSocket, paths.serialMuxSocket, paths.pidFile, paths.runtimeRecord].map((file) => rm(file, { force: true })),
   );
 }
 

@@ -1,13 +1,14 @@
 import { QmpClient, type ShutdownCause, type VmDomainEvent } from '../qemu/qmp';
-import { findRunningQemu, waitForExit } from './pidfile';
+import { findRunningQemu, isAlive, waitForExit } from './pidfile';
 import { extractQemuMessage } from './qemu-errors';
 import { vmStateOfRunState } from './run-state';
 import { clearAfterExit, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
 import { readLastExit, readRuntimeRecord, readStopIntent, writeLastExit } from './runtime-records';
+import { SerialMux } from './serial-mux/serial-mux';
 import { VmStatsCollector } from './stats';
 import { stateAfterExit, type ExitReason, type VmState } from './states';
 import type { AttachRequest, SupervisorToHost } from './supervisor-protocol';
-import { open } from 'node:fs/promises';
+import { lstat, open } from 'node:fs/promises';
 
 export interface SupervisorOptions extends Omit<AttachRequest, 'type'> {
   send: (message: SupervisorToHost) => void;
@@ -16,6 +17,9 @@ export interface SupervisorOptions extends Omit<AttachRequest, 'type'> {
   /** How long QEMU may linger after its QMP connection closed before we call it hung. */
   exitWaitMs?: number;
 }
+
+const MUX_RETRY_MIN_MS = 1000;
+const MUX_RETRY_MAX_MS = 30_000;
 
 /** What we saw before QEMU went away, for telling a shutdown from a crash. */
 interface Observed {
@@ -87,6 +91,12 @@ export class VmSupervisor {
   #statsTimer: NodeJS.Timeout | undefined;
   #stats: VmStatsCollector | undefined;
   #detached = false;
+  /** QEMU's single serial connection, shared with any number of viewers. */
+  #mux: SerialMux | undefined;
+  #muxRetry: NodeJS.Timeout | undefined;
+  #muxRetryMs = MUX_RETRY_MIN_MS;
+  /** The last attempt failed (and said so); further failures in a row stay quiet. */
+  #muxFailing = false;
   #finished: Promise<void>;
   #finish!: () => void;
 
@@ -127,6 +137,8 @@ export class VmSupervisor {
     const status = await qmp.queryStatus();
     this.#state = vmStateOfRunState(status.state);
     if (status.state === 'shutdown') this.#observed.shutdown = { byGuest: true, cause: 'guest-shutdown' };
+    // Before 'attached': a viewer opened as soon as the host sees the VM watched finds the mux.
+    await this.#startSerialMux();
     this.#options.send({ type: 'attached', pid, state: this.#state });
     this.#stats = new VmStatsCollector(pid, qmp);
     this.setStatsInterval(this.#options.statsIntervalMs);
@@ -150,6 +162,7 @@ export class VmSupervisor {
   async detach(): Promise<void> {
     this.#detached = true;
     clearInterval(this.#statsTimer);
+    await this.#stopSerialMux();
     await this.#qmp?.close().catch(() => undefined);
     this.#finish();
   }
@@ -188,10 +201,61 @@ export class VmSupervisor {
     }
   }
 
+  /** Runs the serial multiplexer when the VM has a serial console; trouble only costs the sharing. */
+  async #startSerialMux(): Promise<void> {
+    this.#muxRetry = undefined;
+    if (this.#detached || this.#mux || this.#pid === undefined) return;
+    const hasSerial = await lstat(this.#paths.serialSocket).then((info) => info.isSocket(), () => false);
+    if (!hasSerial || !(await isAlive(this.#pid)) || this.#detached) return;
+    try {
+      const mux = await SerialMux.open({
+        upstreamPath: this.#paths.serialSocket,
+        listenPath: this.#paths.serialMuxSocket,
+        logPath: this.#paths.serialLog,
+        onNote: (message) => this.#options.send({ type: 'error', message: `serial console: ${message}`, fatal: false }),
+      });
+      if (this.#detached) {
+        await mux.close();
+        return;
+      }
+      this.#mux = mux;
+      this.#muxRetryMs = MUX_RETRY_MIN_MS;
+      this.#muxFailing = false;
+      void mux.closed.then((end) => {
+        if (this.#mux === mux) this.#mux = undefined;
+        // QEMU closed the connection: it is ending (the QMP close accounts for that) or it dropped
+        // us; try again while it lives.
+        if (end === 'upstream-closed') this.#retrySerialMux();
+      });
+    } catch (error) {
+      if (!this.#muxFailing) {
+        this.#muxFailing = true;
+        this.#options.send({ type: 'error', message: `serial console is not shared (viewers fall back to QEMU's socket, one at a time): ${(error as Error).message}`, fatal: false });
+      }
+      this.#retrySerialMux();
+    }
+  }
+
+  #retrySerialMux(): void {
+    if (this.#detached || this.#muxRetry) return;
+    this.#muxRetry = setTimeout(() => void this.#startSerialMux(), this.#muxRetryMs);
+    this.#muxRetry.unref();
+    this.#muxRetryMs = Math.min(this.#muxRetryMs * 2, MUX_RETRY_MAX_MS);
+  }
+
+  async #stopSerialMux(): Promise<void> {
+    clearTimeout(this.#muxRetry);
+    this.#muxRetry = undefined;
+    const mux = this.#mux;
+    this.#mux = undefined;
+    await mux?.close();
+  }
+
   async #onClose(): Promise<void> {
     clearInterval(this.#statsTimer);
     if (this.#detached) return;
     const pid = this.#pid!;
+    await this.#stopSerialMux();
     if (!(await waitForExit(pid, this.#options.exitWaitMs ?? 10_000))) {
       this.#options.send({ type: 'error', message: `QMP closed but QEMU (pid ${pid}) is still running; re-attach needed`, fatal: true });
       this.#finish();

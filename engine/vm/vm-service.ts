@@ -10,6 +10,7 @@ import { assertValidVmDefinition, createVmDefinition, parseVmDefinition, type Vm
 import type { VmManager, VmManagerEvent } from './manager';
 import { applyMergePatch } from './merge-patch';
 import { withCommandQmp } from './qmp-session';
+import { serialConsoleEndpoint } from './serial-mux/serial-console';
 import type { VmStatsSample } from './stats';
 
 type VmImplementation = ImplementationOf<VirtdeskContract>['vms'];
@@ -204,7 +205,9 @@ export function createVmService(options: { manager: VmManager; consoles: Console
       const paths = registry.paths(definition);
       if (kind === 'serial') {
         if (!definition.serial) throw new EngineError('invalid-state', `VM "${definition.name}" has no serial console.`, { hint: 'Turn the serial console on in its hardware and restart it.' });
-        return { ...consoles.open({ vmId: definition.id, kind, socketPath: paths.serialSocket }, peer), password: null };
+        // The supervisor's multiplexer lets any number of viewers share QEMU's one-client socket.
+        const endpoint = await serialConsoleEndpoint(paths);
+        return { ...consoles.open({ vmId: definition.id, kind, socketPath: endpoint.path }, peer), password: null };
       }
       if (!definition.display.vnc) throw new EngineError('invalid-state', `VM "${definition.name}" has no display.`, { hint: 'Turn the display on in its hardware and restart it.' });
       const password = oneTimePassword();
