@@ -25,11 +25,6 @@ export class VmStatsHistory {
     return this.#samples.get(id) ?? [];
   }
 
-  latest(id: string): VmStats | undefined {
-    const list = this.#samples.get(id);
-    return list?.[list.length - 1];
-  }
-
   clear(id: string): void {
     this.#samples.delete(id);
   }

@@ -202,7 +202,7 @@ export class NewVmWizard {
     return this.source !== 'import';
   }
 
-  /** Images the engine creates in the default pool (sent beside the definition input). */
+  /** The image Finish creates through the storage service (in the chosen pool) before creating the VM. */
   get newDisks(): NewDiskRequest[] {
     const size = this.effectiveDiskGiB;
     const pool = this.targetPool;
@@ -296,10 +296,6 @@ export class NewVmWizard {
 
   get allProblems(): WizardProblem[] {
     return WIZARD_STEPS.flatMap((_, index) => this.stepProblems(index));
-  }
-
-  get canCreate(): boolean {
-    return !this.creating && !this.previewing && this.allProblems.length === 0 && this.preview !== undefined;
   }
 
   touch(field: WizardField): void {
