@@ -4,11 +4,12 @@ import type { ImplementationOf } from '../../engine/api/contract';
 import type { VirtdeskContract } from '../../engine/api/virtdesk-api';
 import type { Engine, EngineOptions } from '../../engine/engine';
 import { virtdeskHome } from '../../engine/paths';
+import { applyQuitPreference } from '../../engine/vm/save-restore';
 import { appProtocolHandler } from './app-protocol';
 import { ElectronConsoles, deliverToAskingWindow } from './console-ports';
 import { applyPermissionPolicy, hardenWebContents, type HardenableContents, type PermissionSession } from './harden';
 import { appLocations } from './locations';
-import { handleQuit, shutDownRunningVms } from './quit';
+import { handleQuit, QUIT_SHUTDOWN_TIMEOUT_MS } from './quit';
 import { serveRpcOverIpc, type RpcIpcMain } from './rpc-bridge';
 import { APP_SCHEME } from './security';
 import { utilityWorkerFactory, type UtilityProcessModule } from './utility-worker';
@@ -140,7 +141,12 @@ export function startElectronApp(electron: ElectronModules, options: StartOption
         const preferences = await running.implementation.preferences.get({}, { signal: new AbortController().signal, peer: { connectionId: 'electron-main' } });
         return preferences.onQuit ?? 'keep-running';
       },
-      shutDown: () => shutDownRunningVms(running.vms, { log }),
+      apply: async (choice) => {
+        const outcome = await applyQuitPreference(running.vms, choice, { stopTimeoutMs: QUIT_SHUTDOWN_TIMEOUT_MS });
+        for (const name of outcome.saved) log(`quit: saved VM "${name}"`);
+        for (const name of outcome.shutDown) log(`quit: shut down VM "${name}"`);
+        for (const failure of outcome.failed) log(`quit: could not ${choice === 'save' ? 'save' : 'shut down'} VM "${failure.name}" (it keeps running): ${failure.message}`);
+      },
       hideWindows: () => {
         quitting = true;
         for (const window of windows?.all() ?? []) window.hide();

@@ -1,45 +1,21 @@
 import type { Preferences } from '../../engine/api/preferences-api';
-import type { VmState } from '../../engine/vm/states';
 
 export type QuitChoice = Preferences['onQuit'];
 
 /** How long a guest may take to power off after the ACPI button at quit, before it is forced off. */
 export const QUIT_SHUTDOWN_TIMEOUT_MS = 30_000;
-/** Quitting never takes longer than this, whatever a VM or the disk does. */
-export const QUIT_DEADLINE_MS = QUIT_SHUTDOWN_TIMEOUT_MS + 20_000;
-
-/** The part of the VmManager that shutting VMs down at quit uses. */
-export interface QuitVms {
-  list(): Promise<{ id: string; name: string; state: VmState }[]>;
-  stop(ref: string, options: { force?: boolean; timeoutMs?: number }): Promise<{ forced: boolean }>;
-}
-
-/** States in which a VM's QEMU runs (and so would outlive the app). */
-const LIVE_STATES: readonly VmState[] = ['starting', 'running', 'paused', 'shutting-down'];
-
 /**
- * Stops every VM whose QEMU runs, all at once: the ACPI power button, then forced off after
- * `timeoutMs` (a VM still starting is forced off at once: it has no OS to hear the button).
+ * Quitting never takes longer than this, whatever a VM or the disk does: VMs are shut down or saved
+ * two at a time (engine/vm/save-restore), so this covers about twenty stubborn guests or several
+ * GiB of saved memory. Past it the app goes anyway and the VMs not yet done keep running.
  */
-export async function shutDownRunningVms(vms: QuitVms, options: { timeoutMs?: number; log(line: string): void }): Promise<void> {
-  const live = (await vms.list()).filter((vm) => LIVE_STATES.includes(vm.state));
-  const results = await Promise.allSettled(
-    live.map((vm) => vms.stop(vm.id, vm.state === 'starting' ? { force: true } : { timeoutMs: options.timeoutMs ?? QUIT_SHUTDOWN_TIMEOUT_MS })),
-  );
-  results.forEach((result, index) => {
-    const vm = live[index]!;
-    if (result.status === 'rejected') options.log(`quit: could not stop VM "${vm.name}": ${(result.reason as Error)?.message ?? String(result.reason)}`);
-    else options.log(`quit: VM "${vm.name}" ${result.value.forced ? 'was forced off' : 'shut down'}`);
-  });
-}
+export const QUIT_DEADLINE_MS = 5 * 60_000;
 
 export interface QuitDeps {
   /** The user's `onQuit` preference, read fresh. */
   readChoice(): Promise<QuitChoice>;
-  /** 'shut-down': stop the running VMs (shutDownRunningVms over the engine's VmManager). */
-  shutDown(): Promise<void>;
-  /** 'save': save the running VMs' state; undefined while this build cannot (they keep running then). */
-  save?: () => Promise<void>;
+  /** Saves ('save') or shuts down ('shut-down': ACPI, forced off after QUIT_SHUTDOWN_TIMEOUT_MS) the running VMs. */
+  apply(choice: Exclude<QuitChoice, 'keep-running'>): Promise<void>;
   /** Windows go away at once: quitting shows nothing that blocks. */
   hideWindows(): void;
   flushWindowState(): Promise<void>;
@@ -71,11 +47,7 @@ export function handleQuit(app: QuittableApp, deps: QuitDeps): { readonly phase:
       deps.log(`quit: could not read the quit preference (${(error as Error).message}); VMs keep running`);
     }
     try {
-      if (choice === 'shut-down') await deps.shutDown();
-      else if (choice === 'save') {
-        if (deps.save) await deps.save();
-        else deps.log('quit: saving VMs at quit is not available in this build yet; running VMs keep running');
-      }
+      if (choice !== 'keep-running') await deps.apply(choice);
     } catch (error) {
       deps.log(`quit: applying "${choice}" failed: ${(error as Error).message}`);
     }

@@ -35,11 +35,12 @@ interface FakeEngine {
   options: EngineOptions[];
   hostCalls: string[];
   stops: { id: string; options: unknown }[];
+  saves: string[];
   closed: boolean;
 }
 
 function fakeEngine(vms: { id: string; name: string; state: VmState }[], onQuit = 'keep-running'): FakeEngine {
-  const state: FakeEngine = { engine: undefined as unknown as Engine, options: [], hostCalls: [], stops: [], closed: false };
+  const state: FakeEngine = { engine: undefined as unknown as Engine, options: [], hostCalls: [], stops: [], saves: [], closed: false };
   state.engine = {
     bus: createEventBus<Record<string, unknown>>(),
     implementation: {
@@ -62,6 +63,10 @@ function fakeEngine(vms: { id: string; name: string; state: VmState }[], onQuit 
       stop: async (id: string, options: unknown) => {
         state.stops.push({ id, options });
         return { forced: false };
+      },
+      save: async (id: string) => {
+        state.saves.push(id);
+        return {};
       },
     },
     close: async () => {
@@ -215,6 +220,23 @@ describe('the Electron app (electron mocked)', () => {
     expect(FakeBrowserWindow.all[0]!.calls).toContain('hide');
     await waitFor('the quit to go ahead', () => electron.app.quitted, 5000, 5);
     expect(engine.stops).toEqual([{ id: 'a', options: { timeoutMs: 30_000 } }]);
+    expect(engine.closed).toBe(true);
+  });
+
+  it("saves running VMs before quitting when the preference is 'save'", async () => {
+    const { electron, engine, lines } = await started(
+      [
+        { id: 'a', name: 'web', state: 'running' },
+        { id: 'b', name: 'db', state: 'paused' },
+        { id: 'c', name: 'old', state: 'stopped' },
+      ],
+      'save',
+    );
+    electron.app.quit();
+    await waitFor('the quit to go ahead', () => electron.app.quitted, 5000, 5);
+    expect(engine.saves).toEqual(['a', 'b']);
+    expect(engine.stops).toEqual([]);
+    expect(lines).toContain('quit: saved VM "web"');
     expect(engine.closed).toBe(true);
   });
 
