@@ -52,7 +52,9 @@ if (why) {
 } else {
   const code = await run(electronBinary().binary, [root]);
   if (code !== 0) {
-    process.stdout.write(`Electron exited with code ${code}. Starting the browser UI instead (virtdesk serve); open the URL below.\n`);
+    // Chromium will not run as root without --no-sandbox, and we do not weaken the sandbox for it.
+    const likely = process.getuid?.() === 0 ? ' (Chromium refuses to run as root with its sandbox on; run npm start as a normal user)' : '';
+    process.stdout.write(`Electron exited with code ${code}${likely}. Starting the browser UI instead (virtdesk serve); open the URL below.\n`);
     process.exitCode = await run(process.execPath, serveArgs);
   }
 }
