@@ -22,6 +22,10 @@ export const vmSummarySchema = z.object({
   memoryMiB: z.number().int(),
   autostart: z.boolean(),
   createdAt: z.string(),
+  /** When the VM's state was saved (`save`); its next start resumes the guest. Null without a saved state. */
+  savedAt: z.string().nullable().optional(),
+  /** A template: a read-only base for linked clones, which cannot be started or edited. */
+  template: z.boolean().optional(),
 });
 export type VmSummary = z.infer<typeof vmSummarySchema>;
 
@@ -33,6 +37,9 @@ export const vmRuntimeSchema = z.object({
   accelerator: z.enum(['kvm', 'tcg']).nullable(),
   cpuModel: z.string().nullable(),
   ipAddresses: z.array(z.string()),
+  /** As in the summary: set once the state is saved, until it is restored or discarded. */
+  savedAt: z.string().nullable().optional(),
+  template: z.boolean().optional(),
 });
 export type VmRuntime = z.infer<typeof vmRuntimeSchema>;
 
@@ -73,6 +80,31 @@ export const consoleTicketSchema = z.object({
 });
 export type ConsoleTicket = z.infer<typeof consoleTicketSchema>;
 
+export const SNAPSHOT_KINDS = ['disk-only', 'with-memory'] as const;
+
+/** One snapshot of a VM; `parentId` makes the tree, `current` marks what the VM's state descends from. */
+export const vmSnapshotSchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  createdAt: z.string(),
+  parentId: z.string().nullable(),
+  kind: z.enum(SNAPSHOT_KINDS),
+  /** What the guest was doing; reverting to a with-memory snapshot resumes it so. */
+  vmState: z.enum(['running', 'paused', 'stopped']),
+  current: z.boolean(),
+  /** Disks whose images hold it, and those left out with why (read-only disks). */
+  disks: z.array(z.object({ id: z.string(), source: z.string() })),
+  skipped: z.array(z.object({ id: z.string(), source: z.string(), why: z.string() })),
+  machineType: z.string().nullable(),
+  hasThumbnail: z.boolean(),
+  /** The definition at that moment (a revert restores it); null when this version cannot read it. */
+  definition: vmDefinitionSchema.nullable(),
+});
+export type VmSnapshot = z.infer<typeof vmSnapshotSchema>;
+
+const snapshotRef = z.object({ id: vmId, snapshot: z.string().min(1).max(64) });
+
 export const vmMethods = {
   list: method(z.object({}), z.array(vmSummarySchema)),
   get: method(byId, vmDetailsSchema),
@@ -95,6 +127,33 @@ export const vmMethods = {
   sendKeys: method(z.object({ id: vmId, keys: z.array(z.string().regex(/^[a-z0-9_]+$/)).min(1).max(16), holdMs: z.number().int().min(0).max(2000).optional() }), z.null()),
   stats: method(byId, vmStatsSchema),
   openConsole: method(z.object({ id: vmId, kind: consoleKindSchema }), consoleTicketSchema),
+
+  /** Snapshots, oldest first. */
+  listSnapshots: method(byId, z.array(vmSnapshotSchema)),
+  /** Default kind: with-memory for a running or paused VM, disk-only for a stopped one. Progress: `vm.progress`; cancel with the call's signal. */
+  createSnapshot: method(
+    z.object({ id: vmId, name: z.string().min(1).max(64), description: z.string().max(4096).default(''), kind: z.enum(SNAPSHOT_KINDS).optional() }),
+    vmSnapshotSchema,
+  ),
+  /**
+   * Throws the VM's current state away: the UI asks first and passes `discardCurrentState: true`,
+   * otherwise it is refused (invalid-argument, details.needsConfirmation). `start` boots the VM
+   * after reverting to a disk-only snapshot.
+   */
+  revertSnapshot: method(
+    snapshotRef.extend({ discardCurrentState: z.boolean().default(false), start: z.boolean().default(false) }),
+    z.object({ mode: z.enum(['in-place', 'restarted', 'stopped']), snapshot: vmSnapshotSchema }),
+  ),
+  deleteSnapshot: method(snapshotRef, z.object({ notes: z.array(z.string()) })),
+  snapshotThumbnail: method(snapshotRef, z.object({ pngBase64: z.string().nullable() })),
+  /** New name, UUID and MACs; `linked` needs a template. A running source is cloned through a snapshot. */
+  clone: method(z.object({ id: vmId, name: z.string().min(1).max(64), linked: z.boolean().default(false) }), z.object({ vm: vmDetailsSchema, warnings: z.array(z.string()) })),
+  /** Marks (or unmarks) a stopped VM as a template. */
+  setTemplate: method(z.object({ id: vmId, template: z.boolean() }), vmDetailsSchema),
+  /** Saves a running VM's state to a file and stops it; `start` (or `restore`) resumes it. */
+  save: method(byId, z.object({ sizeBytes: z.number(), durationMs: z.number() })),
+  /** Resumes a saved VM, or with `discard` throws its saved state away (the next start boots afresh). */
+  restore: method(z.object({ id: vmId, discard: z.boolean().default(false) }), z.null()),
 };
 
 export const vmEvents = {
@@ -102,4 +161,6 @@ export const vmEvents = {
   'vms.changed': z.object({ ids: z.array(z.string()) }),
   'vm.state': z.object({ id: z.string(), state: vmStateSchema, stateReason: z.string().nullable() }),
   'vm.stats': vmStatsSchema,
+  /** A long VM operation moving on (0–1): a snapshot being taken, a save, a clone's copy. */
+  'vm.progress': z.object({ id: z.string(), operation: z.enum(['snapshot', 'save', 'clone']), fraction: z.number().min(0).max(1) }),
 };

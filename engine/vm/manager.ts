@@ -24,7 +24,9 @@ export type VmManagerEvent =
   | { type: 'vms.changed'; ids: string[] }
   | { type: 'vm.state'; id: string; state: VmState; stateReason: string | null }
   | { type: 'vm.stats'; id: string; stats: VmStatsSample }
-  | { type: 'vm.event'; id: string; event: VmDomainEvent };
+  | { type: 'vm.event'; id: string; event: VmDomainEvent }
+  /** A long operation (snapshot, save, clone) moving on, 0–1. */
+  | { type: 'vm.progress'; id: string; operation: 'snapshot' | 'save' | 'clone'; fraction: number };
 
 export interface VmManagerOptions {
   home: string;
@@ -556,6 +558,11 @@ export class VmManager {
     if (tracked.pid === undefined) throw new EngineError('invalid-state', `VM "${def.name}" is not running, so it has no stats.`);
     if (!tracked.stats) throw new EngineError('unavailable', `No stats for VM "${def.name}" yet.`, { hint: 'They arrive every few seconds after a start.' });
     return tracked.stats;
+  }
+
+  /** Tells listeners how far a long operation on VM `id` has come (0–1). */
+  reportProgress(id: string, operation: 'snapshot' | 'save' | 'clone', fraction: number): void {
+    this.#emit({ type: 'vm.progress', id, operation, fraction: Math.max(0, Math.min(1, fraction)) });
   }
 
   /** The state as this host knows it (no I/O). */

@@ -7,9 +7,13 @@ import type { VirtdeskContract } from '../api/virtdesk-api';
 import type { VmDetails, VmStats } from '../api/vm-api';
 import type { ConsoleGateway } from '../console-gateway';
 import { assertValidVmDefinition, createVmDefinition, parseVmDefinition, type VmDefinition, type VmDefinitionInput } from '../model';
+import { cloneVm } from './clone/clone-vm';
+import { assertNotTemplate, isTemplate, markTemplate, unmarkTemplate } from './clone/template';
 import type { VmManager, VmManagerEvent } from './manager';
 import { applyMergePatch } from './merge-patch';
 import { withCommandQmp } from './qmp-session';
+import { discardSavedState, readSavedState } from './save-restore/saved-state';
+import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot, snapshotThumbnail, type VmLifecycle } from './snapshots';
 import { serialConsoleEndpoint } from './serial-mux/serial-console';
 import type { VmStatsSample } from './stats';
 
@@ -49,6 +53,9 @@ export function publishVmEvents(bus: EventBus<Record<string, unknown>>): (event:
         break;
       case 'vm.stats':
         bus.emit('vm.stats', statsToWire(event.id, event.stats));
+        break;
+      case 'vm.progress':
+        bus.emit('vm.progress', { id: event.id, operation: event.operation, fraction: event.fraction });
         break;
       case 'vm.event':
         break;
@@ -90,10 +97,21 @@ export function createVmService(options: { manager: VmManager; consoles: Console
         accelerator: runtime.accelerator,
         cpuModel: runtime.cpuModel,
         ipAddresses: runtime.ipAddresses,
+        savedAt: runtime.savedAt,
+        template: runtime.template,
       },
       pendingRestart: await pendingRestart(definition, running),
     };
   }
+
+  /** Reverts stop and start the VM through the manager, so its supervisor follows the new QEMU. */
+  const lifecycle: VmLifecycle = {
+    forceOff: async (def) => {
+      await manager.stop(def.id, { force: true });
+    },
+    start: (def, resume) => manager.start(def.id, resume ? { resume } : {}),
+  };
+  const snapshotContext = { home: registry.home, env: registry.env };
 
   async function applyLive(def: VmDefinition, changed: string[], running: boolean): Promise<void> {
     if (!running) return;
@@ -139,6 +157,7 @@ export function createVmService(options: { manager: VmManager; consoles: Console
 
     update: async ({ id, patch }) => {
       const current = await registry.resolve(id);
+      await assertNotTemplate(registry.home, current, 'edit');
       let changed: string[] = [];
       const updated = await registry.store.update(
         current.id,
@@ -216,6 +235,53 @@ export function createVmService(options: { manager: VmManager; consoles: Console
         await qmp.expireVncPassword(`+${VNC_PASSWORD_SECONDS}`);
       });
       return { ...consoles.open({ vmId: definition.id, kind, socketPath: paths.vncSocket }, peer), password };
+    },
+
+    listSnapshots: async ({ id }) => (await listSnapshots(snapshotContext, await registry.resolve(id))).snapshots,
+    createSnapshot: async ({ id, name, description, kind }, { signal }) => {
+      const def = await registry.resolve(id);
+      return createSnapshot(snapshotContext, def, { name, description, ...(kind ? { kind } : {}), signal, onProgress: (fraction) => manager.reportProgress(def.id, 'snapshot', fraction) });
+    },
+    revertSnapshot: async ({ id, snapshot, discardCurrentState, start }) => {
+      const def = await registry.resolve(id);
+      return revertSnapshot(snapshotContext, def, snapshot, { discardCurrentState, start }, lifecycle);
+    },
+    deleteSnapshot: async ({ id, snapshot }) => ({ notes: (await deleteSnapshot(snapshotContext, await registry.resolve(id), snapshot)).notes }),
+    snapshotThumbnail: async ({ id, snapshot }) => {
+      const png = await snapshotThumbnail(snapshotContext, await registry.resolve(id), snapshot);
+      return { pngBase64: png === null ? null : png.toString('base64') };
+    },
+    clone: async ({ id, name, linked }, { signal }) => {
+      const source = await registry.resolve(id);
+      const result = await cloneVm(registry, source.id, name, { linked, signal, onProgress: (fraction) => manager.reportProgress(source.id, 'clone', fraction) });
+      return { vm: await details(result.definition.id), warnings: result.warnings };
+    },
+    setTemplate: async ({ id, template }) => {
+      const { definition, runtime } = await manager.get(id);
+      if (template) {
+        await markTemplate(registry.home, definition, { running: runtime.pid !== null, saved: runtime.savedAt !== null });
+      } else if (await isTemplate(registry.home, definition.id)) {
+        await unmarkTemplate(registry.home, definition, await registry.definitions(), registry.env);
+      }
+      return details(definition.id);
+    },
+    save: async ({ id }, { signal }) => {
+      const def = await registry.resolve(id);
+      const result = await manager.save(def.id, { signal, onProgress: (fraction) => manager.reportProgress(def.id, 'save', fraction) });
+      return { sizeBytes: result.sizeBytes, durationMs: result.durationMs };
+    },
+    restore: async ({ id, discard }) => {
+      const { definition, runtime } = await manager.get(id);
+      if (!(await readSavedState(registry.home, definition.id))) {
+        throw new EngineError('invalid-state', `VM "${definition.name}" has no saved state.`, { hint: 'Start it instead.' });
+      }
+      if (!discard) {
+        await manager.start(definition.id);
+        return null;
+      }
+      if (runtime.pid !== null) throw new EngineError('invalid-state', `VM "${definition.name}" is running; its saved state is stale and unused.`, { hint: 'Stop it first.' });
+      await discardSavedState(registry.home, definition.id);
+      return null;
     },
   };
 }
