@@ -94,6 +94,28 @@ test('a VM created by the CLI appears in the list without a reload', async () =>
 });
 
 test('search and filters narrow the list; selection follows clicks and keys; the context menu acts on the selection', async () => {
+  // Give two of them an OS in their General settings (a merge patch of osId and description).
+  for (const [name, os, description] of [
+    ['alpha', 'debian11', 'web front end'],
+    ['bravo', 'fedora36', 'build runner'],
+  ] as const) {
+    await page.locator(`[data-testid^="vm-row-"][data-name="${name}"]`).dblclick();
+    await page.getByTestId('tab-hardware').click();
+    await page.getByTestId('hw-item-general').click();
+    await page.getByTestId('hw-general-os').fill(os);
+    await page.getByTestId('hw-general-description').fill(description);
+    await page.getByTestId('hw-general-apply').click();
+    await expect(page.getByTestId('hw-item-general')).toContainText(os);
+    await page.getByTestId('details-back').click();
+  }
+  await expect(page.locator('[data-testid^="vm-os-"]')).toHaveText(['debian11', 'fedora36', '—']);
+  await page.getByTestId('vms-filter-os').selectOption('fedora36');
+  expect(await names()).toEqual(['bravo']);
+  await page.getByTestId('vms-filter-os').selectOption('');
+  // Search matches descriptions too.
+  await page.getByTestId('vms-search').fill('runner');
+  expect(await names()).toEqual(['bravo']);
+
   await page.getByTestId('vms-search').fill('bra');
   expect(await names()).toEqual(['bravo']);
   await expect(page.getByTestId('vms-count')).toHaveText('1 of 3 machines');
