@@ -1,5 +1,4 @@
 import type { VmDefinition } from '../../model';
-import type { SnapshotContext } from './lifecycle';
 import { snapshotInfo, type SnapshotInfo } from './snapshot-info';
 import { findSnapshot, readCurrentSnapshotId, readSnapshotRecords, readThumbnail } from './snapshot-store';
 
