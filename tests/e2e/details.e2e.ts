@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { copyFile, cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
@@ -17,6 +17,7 @@ const run = promisify(execFile);
 const builtCli = fileURLToPath(new URL('../../dist/node', import.meta.url));
 /** A private copy of the built CLI, so a rebuild of dist/ during the run cannot pull it away. */
 let cliPath = join(builtCli, 'cli.mjs');
+let cliCopy: string | undefined;
 
 let serve: ServeProcess;
 let guest: TestGuest;
@@ -68,9 +69,9 @@ async function forceOffAll(): Promise<void> {
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async ({ browser }) => {
-  const copy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
-  await cp(builtCli, copy, { recursive: true });
-  cliPath = join(copy, 'cli.mjs');
+  cliCopy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
+  await cp(builtCli, cliCopy, { recursive: true });
+  cliPath = join(cliCopy, 'cli.mjs');
   guest = await ensureTestGuest();
   serve = await startServeProcess();
   context = await browser.newContext();
@@ -84,7 +85,7 @@ test.afterAll(async () => {
   if (serve) await forceOffAll().catch(() => undefined);
   await context?.close();
   await serve?.stop();
-  if (cliPath.startsWith(tmpdir())) await rm(dirname(cliPath), { recursive: true, force: true });
+  if (cliCopy) await rm(cliCopy, { recursive: true, force: true });
 });
 
 test('editing the memory of a stopped VM saves a merge patch the CLI sees', async () => {

@@ -4,7 +4,7 @@
 import { execFile } from 'node:child_process';
 import { copyFile, cp, mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
@@ -16,6 +16,7 @@ const run = promisify(execFile);
 const builtCli = fileURLToPath(new URL('../../dist/node', import.meta.url));
 /** A private copy of the built CLI, so a rebuild of dist/ during the run cannot pull it away. */
 let cliPath = join(builtCli, 'cli.mjs');
+let cliCopy: string | undefined;
 
 let serve: ServeProcess;
 let guest: TestGuest;
@@ -54,9 +55,9 @@ const names = () => rows().evaluateAll((elements) => elements.map((element) => e
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async ({ browser }) => {
-  const copy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
-  await cp(builtCli, copy, { recursive: true });
-  cliPath = join(copy, 'cli.mjs');
+  cliCopy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
+  await cp(builtCli, cliCopy, { recursive: true });
+  cliPath = join(cliCopy, 'cli.mjs');
   guest = await ensureTestGuest();
   serve = await startServeProcess();
   context = await browser.newContext();
@@ -70,7 +71,7 @@ test.afterAll(async () => {
   if (serve) await forceOffAll().catch(() => undefined);
   await context?.close();
   await serve?.stop();
-  if (cliPath.startsWith(tmpdir())) await rm(dirname(cliPath), { recursive: true, force: true });
+  if (cliCopy) await rm(cliCopy, { recursive: true, force: true });
 });
 
 test('a VM created by the CLI appears in the list without a reload', async () => {
