@@ -132,11 +132,14 @@ describe('snapshots of the test guest', () => {
     expect(text).toMatch(/ {2}first[\s\S]*\n {4}disks-running[\s\S]*\n\* {5}stopped-disks/);
   });
 
-  it('reverts a stopped VM to a memory snapshot: QEMU starts into it and the guest runs on from there', async () => {
+  it('reverts a stopped VM to a memory snapshot: the definition of that moment comes back, QEMU starts into it and the guest runs on', async () => {
     const def = await registry.resolve('snap');
+    // Edited since the snapshot: more memory (the saved RAM would not fit it) and another description.
+    await registry.store.update(def.id, () => ({ memory: { maximumMiB: 256, currentMiB: 256 }, description: 'edited later' }));
     const reverted = await timed('revert with memory (stopped VM, new QEMU)', () => ok('snapshot', 'revert', 'snap', 'first', '--yes'));
     expect(reverted.stdout).toContain('the guest is running');
     expect((await registry.status(def)).state).toBe('running');
+    expect(await registry.resolve('snap')).toMatchObject({ memory: { maximumMiB: 192 }, description: def.description });
     const sh = await shell('snap');
     expect(await sh.run('cat /tmp/m')).toContain('one');
     expect((await snapshots('snap')).find((s) => s.current)?.name).toBe('first');
@@ -155,6 +158,26 @@ describe('snapshots of the test guest', () => {
     const missing = await cli('snapshot', 'delete', 'snap', 'disks-running');
     expect(missing.code).toBe(1);
     expect(missing.stderr).toContain('VM "snap" has no snapshot "disks-running".');
+  });
+
+  it('reverts a running VM to a disk-only snapshot: forced off, disks back, booted again with --start', async () => {
+    const def = await registry.resolve('snap');
+    const sh = await boot('snap');
+    await ok('snapshot', 'create', 'snap', 'clean-disk', '--disk-only');
+    const readBack = 'dd if=/dev/vda bs=512 skip=2048 count=1 2>/dev/null | head -c 11; echo " END"';
+    await sh.run('printf LATER-WRITE | dd of=/dev/vda bs=512 seek=2048 conv=fsync 2>/dev/null; echo done');
+    expect(await sh.run(readBack)).toContain('LATER-WRITE END');
+    sh.close();
+    const offset = await fileSize(registry.paths(def).serialLog);
+    const reverted = await timed('revert disk-only (running VM, forced off, --start)', () => ok('snapshot', 'revert', 'snap', 'clean-disk', '--yes', '--start'));
+    expect(reverted.stdout).toContain('the guest is booting');
+    await waitForSerial(registry.paths(def).serialLog, READY_LINE, 120_000, offset);
+    const again = await shell('snap');
+    const after = await again.run(readBack);
+    expect(after).toContain(' END');
+    expect(after).not.toContain('LATER-WRITE');
+    again.close();
+    await ok('vm', 'stop', 'snap', '--force');
   });
 
   it('explains a raw disk instead of skipping it, and takes nothing', async () => {

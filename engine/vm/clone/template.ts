@@ -58,8 +58,9 @@ export async function markTemplate(home: string, def: VmDefinition, state: { run
   }
   const modes: Record<string, number> = {};
   for (const disk of def.disks.filter((d) => !d.readOnly)) {
-    const mode = (await stat(disk.source)).mode & 0o7777;
-    modes[disk.source] = mode;
+    const info = await stat(disk.source).catch(() => undefined);
+    if (!info) throw new EngineError('not-found', `Cannot make VM "${def.name}" a template: its disk ${disk.id} (${disk.source}) does not exist.`, { hint: 'Fix or detach the disk first.' });
+    modes[disk.source] = info.mode & 0o7777;
   }
   await writeFileAtomic(markFile(home, def.id), `${JSON.stringify({ markedAt: new Date().toISOString(), modes } satisfies TemplateMark, null, 2)}\n`);
   for (const [path, mode] of Object.entries(modes)) await chmod(path, mode & ~0o222);
