@@ -8,7 +8,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotCommands } from '../../engine/cli/snapshot-commands';
 import { createVmCommands } from '../../engine/cli/vm-commands';
 import { VmRegistry } from '../../engine/vm/registry';
-import { readSavedState, savedStateDir } from '../../engine/vm/save-restore';
+import { EngineError } from '../../engine/api/errors';
+import { readSavedState, savedStateDir, saveVm } from '../../engine/vm/save-restore';
 import { SerialShell } from '../fixtures/storage/serial-shell';
 import { ensureTestGuest, READY_LINE, type TestGuest } from '../guest/guest';
 import { assertNoLeftoverSockets, createTempHome, killProcessesUnder, type TempHome } from '../support/leaks';
@@ -164,6 +165,33 @@ describe('save and restore', () => {
     expect(status.pid).toBeUndefined();
     await ok('vm', 'restore', 'sleeper', '--discard');
     await assertNoLeftoverSockets(home.home);
+  });
+
+  it('a cancelled save leaves the guest running and nothing saved', async () => {
+    const def = await registry.resolve('sleeper');
+    const sh = await boot('sleeper');
+    const controller = new AbortController();
+    let cancelledAt: number | undefined;
+    const error = await saveVm(def, { home: home.home, env: home.env }, {
+      signal: controller.signal,
+      onProgress: (fraction) => {
+        if (fraction < 1 && cancelledAt === undefined) {
+          cancelledAt = fraction;
+          controller.abort();
+        }
+      },
+    }).then(
+      () => undefined,
+      (failure: unknown) => failure as EngineError,
+    );
+    expect(cancelledAt).toBeDefined();
+    expect(error?.code).toBe('cancelled');
+    expect(error?.message).toBe('Saving VM "sleeper" was cancelled; it keeps running.');
+    expect((await registry.status(def)).state).toBe('running');
+    expect(await readSavedState(home.home, def.id)).toBeUndefined();
+    expect(await readdir(savedStateDir(home.home, def.id))).toEqual([]);
+    expect(await sh.run('echo cancelled-$((1+1))')).toContain('cancelled-2');
+    await ok('vm', 'stop', 'sleeper', '--force');
   });
 
   it('save on a full disk: the VM keeps running and the partial file is removed', { skip: process.getuid?.() !== 0 }, async () => {
