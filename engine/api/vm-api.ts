@@ -113,7 +113,14 @@ export const vmMethods = {
     z.object({ input: z.record(z.string(), z.unknown()) }),
     z.object({ definition: vmDefinitionSchema.nullable(), problems: z.array(z.object({ field: z.string().nullable(), message: z.string(), hint: z.string().nullable() })) }),
   ),
-  create: method(z.object({ input: z.record(z.string(), z.unknown()) }), vmDetailsSchema),
+  /** `newDisks` are created in the default pool and attached first; nothing is left behind on failure. */
+  create: method(
+    z.object({
+      input: z.record(z.string(), z.unknown()),
+      newDisks: z.array(z.object({ sizeBytes: z.number().int().positive(), format: z.enum(['qcow2', 'raw']).optional() })).max(8).optional(),
+    }),
+    vmDetailsSchema,
+  ),
   /** A JSON merge patch of the definition; only the fields it names change. */
   update: method(z.object({ id: vmId, patch: z.record(z.string(), z.unknown()) }), vmDetailsSchema),
   delete: method(z.object({ id: vmId, withStorage: z.boolean().default(false) }), z.null()),

@@ -415,6 +415,18 @@ export class VmManager {
     });
   }
 
+  /**
+   * Addresses the VM's NICs on virtual networks were given by that network's dnsmasq. NICs on user
+   * NAT or a host bridge have no lease we can read (that would need a guest agent).
+   */
+  async #leasedAddresses(def: VmDefinition): Promise<string[]> {
+    const networks = this.#options.networks;
+    if (!networks) return [];
+    const onNetworks = def.nics.filter((nic) => nic.network.kind === 'network');
+    const leases = await Promise.all(onNetworks.map((nic) => networks.addressOf(nic.mac).catch(() => undefined)));
+    return leases.flatMap((lease) => (lease ? [lease.ip] : []));
+  }
+
   async get(ref: string): Promise<{ definition: VmDefinition; runtime: VmRuntimeInfo }> {
     const { def, tracked } = await this.#ensureTracked(ref);
     const runtime = tracked.runtime ?? (tracked.pid !== undefined ? await readRuntimeRecord(this.registry.paths(def)) : undefined);
@@ -430,7 +442,7 @@ export class VmManager {
         startedAt: runtime?.startedAt ?? null,
         accelerator: runtime?.accelerator ?? null,
         cpuModel: runtime?.cpuModel ?? null,
-        ipAddresses: [],
+        ipAddresses: tracked.pid === undefined ? [] : await this.#leasedAddresses(def),
         serialLog: this.registry.paths(def).serialLog,
         savedAt: saved,
         template: await isTemplate(this.#options.home, def.id),

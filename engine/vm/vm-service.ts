@@ -11,6 +11,7 @@ import { cloneVm } from './clone/clone-vm';
 import { assertNotTemplate, isTemplate, markTemplate, unmarkTemplate } from './clone/template';
 import type { VmManager, VmManagerEvent } from './manager';
 import { applyMergePatch } from './merge-patch';
+import { fillNewDevices } from './new-devices';
 import { withCommandQmp } from './qmp-session';
 import { discardSavedState, readSavedState } from './save-restore/saved-state';
 import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot, snapshotThumbnail, type VmLifecycle } from './snapshots';
@@ -153,16 +154,18 @@ export function createVmService(options: { manager: VmManager; consoles: Console
       }
     },
 
-    create: async ({ input }) => details((await manager.create(input as VmDefinitionInput)).id),
+    create: async ({ input, newDisks }) => details((await manager.create(input as VmDefinitionInput, newDisks ? { newDisks } : {})).id),
 
     update: async ({ id, patch }) => {
       const current = await registry.resolve(id);
       await assertNotTemplate(registry.home, current, 'edit');
       let changed: string[] = [];
+      const otherMacs = new Set((await registry.definitions()).filter((def) => def.id !== current.id).flatMap((def) => def.nics.map((nic) => nic.mac.toLowerCase())));
       const updated = await registry.store.update(
         current.id,
         (fresh) => {
           const merged = applyMergePatch(fresh, patch);
+          merged.value = fillNewDevices(merged.value, otherMacs);
           changed = merged.changed;
           if (changed.some((path) => path === 'id' || path.startsWith('id.') || path === 'schemaVersion' || path === 'createdAt')) {
             throw new EngineError('invalid-argument', 'The id, createdAt and schemaVersion of a VM cannot be edited.');
