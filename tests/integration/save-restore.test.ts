@@ -8,7 +8,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotCommands } from '../../engine/cli/snapshot-commands';
 import { createVmCommands } from '../../engine/cli/vm-commands';
 import { VmRegistry } from '../../engine/vm/registry';
-import { EngineError } from '../../engine/api/errors';
+import type { EngineError } from '../../engine/api/errors';
 import { readSavedState, savedStateDir, saveVm } from '../../engine/vm/save-restore';
 import { SerialShell } from '../fixtures/storage/serial-shell';
 import { ensureTestGuest, READY_LINE, type TestGuest } from '../guest/guest';
