@@ -1,3 +1,5 @@
+import { cpus, loadavg } from 'node:os';
+
 /**
  * Interleaved measurement: every round runs each variant once, in an order rotated per round,
  * so drift on a noisy machine lands on all variants alike. Reports medians and ratios of medians.
@@ -21,6 +23,8 @@ export interface SuiteDefinition {
   /** What the issue promises, printed beside the result. */
   target?: string;
   rounds: { full: number; quick: number };
+  /** Whether the target is met, in a line (undefined when the numbers needed are missing). */
+  verdict?(variants: VariantResult[]): string | undefined;
   /** Builds the variants (may start VMs); `dispose` cleans everything up. */
   setup(context: SuiteContext): Promise<{ variants: Variant[]; dispose(): Promise<void> }>;
 }
@@ -48,6 +52,9 @@ export interface SuiteResult {
   reference?: string;
   target?: string;
   variants: VariantResult[];
+  verdict?: string;
+  /** The 1/5/15-minute load averages when the suite started and ended, and the core count. */
+  load?: { start: number[]; end: number[]; cores: number };
   error?: string;
 }
 
@@ -81,14 +88,17 @@ export function withRatios(results: VariantResult[], reference: string | undefin
 
 export async function runSuite(suite: SuiteDefinition, context: SuiteContext): Promise<SuiteResult> {
   const header = { id: suite.id, title: suite.title, unit: suite.unit, better: suite.better, reference: suite.reference, target: suite.target };
+  const start = loadavg();
+  const load = () => ({ start, end: loadavg(), cores: cpus().length });
   let prepared: Awaited<ReturnType<SuiteDefinition['setup']>> | undefined;
   try {
     prepared = await suite.setup(context);
     const rounds = context.quick ? suite.rounds.quick : suite.rounds.full;
-    const results = await measureInterleaved(prepared.variants, rounds);
-    return { ...header, variants: withRatios(results, suite.reference) };
+    const variants = withRatios(await measureInterleaved(prepared.variants, rounds), suite.reference);
+    const verdict = suite.verdict?.(variants);
+    return { ...header, variants, ...(verdict ? { verdict } : {}), load: load() };
   } catch (error) {
-    return { ...header, variants: [], error: error instanceof Error ? error.message : String(error) };
+    return { ...header, variants: [], error: error instanceof Error ? error.message : String(error), load: load() };
   } finally {
     await prepared?.dispose();
   }

@@ -1,36 +1,13 @@
-import { execFile } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { createVmDefinition, type VmDefinition } from '../engine/model';
 import { createImage } from '../engine/storage/qemu-img';
 import { StorageService } from '../engine/storage/storage-service';
 import { stopVm } from '../engine/vm/control';
 import { startVm } from '../engine/vm/start';
 import type { SuiteDefinition, Variant } from './harness';
-
-const run = promisify(execFile);
-
-/** The repository root, found from this file whether it runs from bench/ or bundled in dist/node/. */
-function repoRoot(): string {
-  let dir = dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(join(dir, 'tests', 'guest', 'build.sh'))) {
-    const parent = resolve(dir, '..');
-    if (parent === dir) throw new Error('cannot find tests/guest/build.sh above the bench script');
-    dir = parent;
-  }
-  return dir;
-}
-
-async function testGuestFiles(): Promise<{ kernel: string; initrd: string; cmdline: string }> {
-  const { stdout } = await run('bash', [join(repoRoot(), 'tests', 'guest', 'build.sh')], { timeout: 15 * 60_000, maxBuffer: 16 * 1024 * 1024 });
-  const dir = stdout.trim().split('\n').pop()?.trim() ?? '';
-  const manifest = JSON.parse(await readFile(join(dir, 'manifest.json'), 'utf8')) as { cmdline: string; files: { kernel: string; initrd: string } };
-  return { kernel: join(dir, manifest.files.kernel), initrd: join(dir, manifest.files.initrd), cmdline: manifest.cmdline };
-}
+import { testGuestFiles } from './support/repo';
 
 /**
  * Issue 4's benchmark: a linked clone of a base image plus the start of a VM on it, up to QEMU

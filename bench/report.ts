@@ -9,6 +9,10 @@ function format(value: number | undefined, unit: string): string {
 /** A plain-text table per suite: median, min, max, samples, ratio to the reference. */
 export function formatSuite(result: SuiteResult): string {
   const lines = [`\n${result.title} (${result.better} is better${result.target ? `; target: ${result.target}` : ''})`];
+  if (result.load) {
+    const avg = (values: number[]) => values.map((value) => value.toFixed(2)).join(' ');
+    lines.push(`  load average ${avg(result.load.start)} at start, ${avg(result.load.end)} at end (${result.load.cores} cores)`);
+  }
   if (result.error) {
     lines.push(`  FAILED: ${result.error}`);
     return lines.join('\n');
@@ -31,7 +35,8 @@ export function formatSuite(result: SuiteResult): string {
   const widths = rows[0]!.map((_, column) => Math.max(...rows.map((row) => (row[column]!.startsWith('skipped') ? 0 : row[column]!.length))));
   for (const row of rows) {
     if (row[1]!.startsWith('skipped')) lines.push(`  ${row[0]!.padEnd(widths[0]!)}  ${row[1]}`);
-    else lines.push(`  ${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ')}`);
+    else lines.push(`  ${row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()}`);
   }
+  if (result.verdict) lines.push(`  ${result.verdict}`);
   return lines.join('\n');
 }

@@ -53,4 +53,32 @@ describe('bench harness', () => {
     expect(disposed).toBe(true);
     expect(formatSuite(result)).toContain('FAILED: boom');
   });
+
+  it('records the load average and the verdict, and prints both', async () => {
+    const result = await runSuite(
+      {
+        id: 'y',
+        title: 'Y',
+        unit: 'ms',
+        better: 'lower',
+        reference: 'raw',
+        rounds: { full: 3, quick: 1 },
+        setup: async () => ({
+          variants: [
+            { label: 'raw', measure: async () => 10 },
+            { label: 'ours', measure: async () => 12 },
+          ],
+          dispose: async () => {},
+        }),
+        verdict: (variants) => `ours is ${variants[1]!.ratioToReference}× raw`,
+      },
+      { quick: true, log: () => {} },
+    );
+    expect(result.verdict).toBe('ours is 1.2× raw');
+    expect(result.load?.start).toHaveLength(3);
+    expect(result.load?.cores).toBeGreaterThan(0);
+    const text = formatSuite(result);
+    expect(text).toMatch(/load average [\d.]+ [\d.]+ [\d.]+ at start/);
+    expect(text).toContain('ours is 1.2× raw');
+  });
 });
