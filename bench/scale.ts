@@ -1,0 +1,304 @@
+import { cp, mkdtemp, rm } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { createVmDefinition } from '../engine/model';
+import { openVmStore } from '../engine/vm/vm-store';
+import { median, type SuiteContext, type SuiteDefinition, type Variant, type VariantResult } from './harness';
+import { chromiumMissing, launchChromium, signedInContext } from './support/browser';
+import { Cleanup } from './support/cleanup';
+import { perRound } from './support/per-round';
+import { startServe, type ServeHost } from './support/serve-host';
+
+/**
+ * Suite 5: many VM definitions. They are written straight into the store (they never run), then
+ * `virtdesk serve` lists them over its WebSocket RPC, and Chromium renders the real renderer's VM
+ * list (MachinesPage) and scrolls it.
+ */
+
+export const SCALE_COUNT = { full: 500, quick: 100 };
+export const LIST_TARGET_MS = 20;
+export const RENDER_TARGET_MS = 300;
+
+const homes = new Map<number, Promise<string>>();
+
+/**
+ * A home holding `count` stopped VMs, created once per bench run through the VM store (each
+ * create checks every other definition inside the store's lock, so 500 take a while) and copied
+ * for each user. Removed when the bench process exits.
+ */
+async function homeWith(count: number): Promise<string> {
+  let home = homes.get(count);
+  if (!home) {
+    home = (async () => {
+      const dir = await mkdtemp(join(tmpdir(), `vdbench-${count}vms-`));
+      process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+      const store = openVmStore(dir);
+      for (let i = 0; i < count; i++) {
+        await store.create(
+          createVmDefinition({
+            name: `vm-${String(i).padStart(3, '0')}`,
+            description: i % 7 === 0 ? 'a bench VM with a description' : '',
+            accelerator: 'tcg',
+            memory: { maximumMiB: 256 + (i % 4) * 256 },
+            cpu: { sockets: 1, cores: 1 + (i % 2), threads: 1 },
+            nics: [],
+          }),
+        );
+      }
+      return dir;
+    })();
+    homes.set(count, home);
+  }
+  return home;
+}
+
+/** serve on a private copy of the `count`-VM home. */
+async function serveWith(count: number, cleanup: Cleanup): Promise<ServeHost> {
+  const home = await mkdtemp(join(tmpdir(), 'vdbench-'));
+  cleanup.add(() => rm(home, { recursive: true, force: true }));
+  await cp(join(await homeWith(count), 'vms'), join(home, 'vms'), { recursive: true });
+  const host = await startServe(home);
+  cleanup.add(() => host.stop());
+  return host;
+}
+
+function counts(context: SuiteContext) {
+  return { many: context.quick ? SCALE_COUNT.quick : SCALE_COUNT.full };
+}
+
+const find = (variants: VariantResult[], label: string) => variants.find((variant) => variant.label === label)?.median;
+
+/** List and refresh latency over serve's WebSocket RPC, as the renderer makes those calls. */
+export const scaleRpcSuite: SuiteDefinition = {
+  id: 'scale-rpc',
+  title: 'VM list over RPC (serve, WebSocket, results validated as the renderer does)',
+  unit: 'ms',
+  better: 'lower',
+  reference: 'vms.list, 1 VM',
+  target: `vms.list with ${SCALE_COUNT.full} VMs under ${LIST_TARGET_MS} ms`,
+  rounds: { full: 25, quick: 3 },
+  async setup(context) {
+    const { many } = counts(context);
+    const cleanup = new Cleanup();
+    return cleanup.guard(async () => {
+      const small = await serveWith(1, cleanup);
+      const big = await serveWith(many, cleanup);
+      const firstId = (await big.rpc.api.vms.list({}))[0]!.id;
+      // Warm both: the first list reads every definition from disk.
+      await small.rpc.api.vms.list({});
+      context.log(`serve with 1 VM (pid ${small.pid}) and with ${many} VMs (pid ${big.pid})`);
+      const timed = async (call: () => Promise<unknown>) => {
+        const started = performance.now();
+        await call();
+        return performance.now() - started;
+      };
+      let edits = 0;
+      const variants: Variant[] = [
+        { label: 'vms.list, 1 VM', measure: () => timed(() => small.rpc.api.vms.list({})) },
+        { label: `vms.list, ${many} VMs`, measure: () => timed(() => big.rpc.api.vms.list({})) },
+        {
+          // What an open window does after an edit: the host announces vms.changed, the list reloads.
+          label: `refresh after an edit, ${many} VMs (vms.update → vms.changed → vms.list)`,
+          measure: () =>
+            timed(async () => {
+              const changed = new Promise<void>((resolve) => {
+                const off = big.rpc.on('vms.changed', () => {
+                  off();
+                  resolve();
+                });
+              });
+              await big.rpc.api.vms.update({ id: firstId, patch: { description: `edit ${++edits}` } });
+              await changed;
+              const list = await big.rpc.api.vms.list({});
+              if (list.find((vm) => vm.id === firstId)?.description !== `edit ${edits}`) throw new Error('the refreshed list does not show the edit');
+            }),
+        },
+      ];
+      return { variants, dispose: () => cleanup.run(context.log) };
+    }, context.log);
+  },
+  verdict: (variants) => {
+    const list = variants.find((variant) => /^vms\.list, \d{2,} VMs$/.test(variant.label));
+    if (list?.median === undefined) return undefined;
+    return `${list.median < LIST_TARGET_MS ? 'MET' : 'NOT MET'}: ${list.label} takes ${list.median.toFixed(1)} ms (target < ${LIST_TARGET_MS} ms)`;
+  },
+};
+
+/** Runs in the page before the app: when the list's answer arrives and when N rows are on screen. */
+function instrumentListPage(expectedRows: number): void {
+  const marks: { listAt?: number; rowsAt?: number } = {};
+  (window as unknown as { __vdScale: typeof marks }).__vdScale = marks;
+  const NativeWebSocket = window.WebSocket;
+  window.WebSocket = class extends NativeWebSocket {
+    constructor(url: string | URL, protocols?: string | string[]) {
+      super(url, protocols);
+      this.addEventListener('message', (event: MessageEvent) => {
+        // The vms.list answer: a result whose value holds VM summaries.
+        if (marks.listAt === undefined && typeof event.data === 'string' && event.data.startsWith('{"t":"result"') && event.data.includes('"createdAt"')) marks.listAt = performance.now();
+      });
+    }
+  };
+  const observer = new MutationObserver(() => {
+    if (document.querySelectorAll('[data-testid^="vm-row-"]').length < expectedRows) return;
+    observer.disconnect();
+    // The rows are in the DOM; they are on screen once the next frame has been produced.
+    requestAnimationFrame(() => setTimeout(() => (marks.rowsAt = performance.now()), 0));
+  });
+  observer.observe(document, { childList: true, subtree: true });
+}
+
+/** Opens the VM list in a new tab and returns navigation → list answer → rows painted times. */
+async function renderOnce(host: ServeHost, page: Page, rows: number): Promise<{ listAt: number; rowsAt: number }> {
+  await page.addInitScript(instrumentListPage, rows);
+  await page.goto(`${host.origin}/#/machines`);
+  const handle = await page.waitForFunction(
+    () => {
+      const marks = (window as unknown as { __vdScale: { listAt?: number; rowsAt?: number } }).__vdScale;
+      return marks.rowsAt !== undefined ? { listAt: marks.listAt ?? Number.NaN, rowsAt: marks.rowsAt } : undefined;
+    },
+    undefined,
+    { timeout: 60_000 },
+  );
+  return (await handle.jsonValue()) as { listAt: number; rowsAt: number };
+}
+
+/** First render of the real renderer's VM list in Chromium: a new tab, navigation → all rows painted. */
+export const scaleRenderSuite: SuiteDefinition = {
+  id: 'scale-render',
+  title: 'VM list first render in Chromium (real renderer through serve, new tab each time)',
+  unit: 'ms',
+  better: 'lower',
+  reference: 'first render, 1 VM (navigation → row painted)',
+  target: `first render of ${SCALE_COUNT.full} VMs under ${RENDER_TARGET_MS} ms`,
+  rounds: { full: 9, quick: 2 },
+  async setup(context) {
+    const { many } = counts(context);
+    const missing = chromiumMissing();
+    const cleanup = new Cleanup();
+    return cleanup.guard(async () => {
+      const small = await serveWith(1, cleanup);
+      const big = await serveWith(many, cleanup);
+      if (missing) {
+        return { variants: [{ label: 'first render', measure: async () => 0, skip: missing }], dispose: () => cleanup.run(context.log) };
+      }
+      const browser = await launchChromium();
+      cleanup.add(() => browser.close());
+      const smallContext = await signedInContext(browser, small);
+      const bigContext = await signedInContext(browser, big);
+      // One visit each first: the renderer's files come from the browser cache afterwards, as on a second window.
+      for (const [browserContext, host, rows] of [[smallContext, small, 1], [bigContext, big, many]] as const) {
+        const page = await browserContext.newPage();
+        await renderOnce(host, page, rows);
+        await page.close();
+      }
+      context.log(`serve with 1 VM (pid ${small.pid}) and ${many} VMs (pid ${big.pid}); Chromium ${browser.version()}`);
+      // The many-VM render gives two figures; one page load per round serves both.
+      const bigRender = perRound(async () => {
+        const page = await bigContext.newPage();
+        try {
+          return await renderOnce(big, page, many);
+        } finally {
+          await page.close();
+        }
+      });
+      const variants: Variant[] = [
+        {
+          label: 'first render, 1 VM (navigation → row painted)',
+          measure: async () => {
+            const page = await smallContext.newPage();
+            try {
+              return (await renderOnce(small, page, 1)).rowsAt;
+            } finally {
+              await page.close();
+            }
+          },
+        },
+        { label: `first render, ${many} VMs (navigation → rows painted)`, measure: async () => (await bigRender('navigation')).rowsAt },
+        {
+          label: `list rendering, ${many} VMs (vms.list answer → rows painted)`,
+          measure: async () => {
+            const marks = await bigRender('list');
+            return marks.rowsAt - marks.listAt;
+          },
+        },
+      ];
+      return { variants, dispose: () => cleanup.run(context.log) };
+    }, context.log);
+  },
+  verdict: (variants) => {
+    const first = variants.find((variant) => /^first render, \d{2,} VMs/.test(variant.label));
+    const listOnly = variants.find((variant) => variant.label.startsWith('list rendering'));
+    if (first?.median === undefined) return undefined;
+    const met = first.median < RENDER_TARGET_MS;
+    const part = listOnly?.median === undefined ? '' : `; the list itself ${listOnly.median.toFixed(0)} ms after its data arrived`;
+    return `${met ? 'MET' : 'NOT MET'}: ${first.median.toFixed(0)} ms from navigation to all rows painted (target < ${RENDER_TARGET_MS} ms)${part}`;
+  },
+};
+
+/** Scrolling the rendered list page by page, one step per frame, against an idle page's frame interval. */
+export const scaleScrollSuite: SuiteDefinition = {
+  id: 'scale-scroll',
+  title: 'VM list scrolling in Chromium (page by page, one step per animation frame)',
+  unit: 'ms',
+  better: 'lower',
+  reference: 'frame interval, idle list (no scrolling)',
+  target: 'scrolling frames as short as idle ones (60 Hz: 16.7 ms)',
+  rounds: { full: 7, quick: 1 },
+  async setup(context) {
+    const { many } = counts(context);
+    const missing = chromiumMissing();
+    const cleanup = new Cleanup();
+    return cleanup.guard(async () => {
+      if (missing) return { variants: [{ label: 'scroll', measure: async () => 0, skip: missing }], dispose: () => cleanup.run(context.log) };
+      const big = await serveWith(many, cleanup);
+      const browser = await launchChromium();
+      cleanup.add(() => browser.close());
+      const page = await (await signedInContext(browser, big)).newPage();
+      await renderOnce(big, page, many);
+      context.log(`serve with ${many} VMs (pid ${big.pid}); Chromium ${browser.version()}`);
+      /** Frame intervals over `steps` frames, scrolling one screenful before each frame when `scroll`. */
+      const frames = (scroll: boolean) =>
+        page.evaluate(async (doScroll) => {
+          const list = document.querySelector('[data-testid="vm-list"]')!;
+          let scroller: Element | null = list;
+          while (scroller && !(scroller.scrollHeight > scroller.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(scroller).overflowY))) scroller = scroller.parentElement;
+          const target = scroller ?? document.scrollingElement!;
+          const frame = () => new Promise<number>((resolve) => requestAnimationFrame(() => resolve(performance.now())));
+          target.scrollTop = 0;
+          await frame();
+          let last = await frame();
+          const intervals: number[] = [];
+          const steps = Math.ceil((target.scrollHeight - target.clientHeight) / (target.clientHeight * 0.9));
+          for (let i = 0; i < Math.max(steps, 10); i++) {
+            if (doScroll) target.scrollTop += target.clientHeight * 0.9;
+            const now = await frame();
+            intervals.push(now - last);
+            last = now;
+          }
+          const reachedEnd = target.scrollTop + target.clientHeight >= target.scrollHeight - 2;
+          return { intervals, reachedEnd, scrollHeight: target.scrollHeight };
+        }, scroll);
+      const probe = await frames(true);
+      if (!probe.reachedEnd) throw new Error('scrolling did not reach the end of the list');
+      context.log(`list is ${probe.scrollHeight} px tall: ${probe.intervals.length} frames to scroll through`);
+      const mean = (values: number[]) => values.reduce((sum, value) => sum + value, 0) / values.length;
+      // Both scrolling figures come from the same pass through the list.
+      const scrolling = perRound(async () => (await frames(true)).intervals);
+      const variants: Variant[] = [
+        { label: 'frame interval, idle list (no scrolling)', measure: async () => median((await frames(false)).intervals) },
+        { label: `frame interval while scrolling ${many} VMs (mean)`, measure: async () => mean(await scrolling('mean')) },
+        { label: `longest frame while scrolling ${many} VMs`, measure: async () => Math.max(...(await scrolling('longest'))) },
+      ];
+      return { variants, dispose: () => cleanup.run(context.log) };
+    }, context.log);
+  },
+  verdict: (variants) => {
+    const idle = find(variants, 'frame interval, idle list (no scrolling)');
+    const scrolling = variants.find((variant) => variant.label.startsWith('frame interval while scrolling'))?.median;
+    if (idle === undefined || scrolling === undefined) return undefined;
+    const frameRate = 1000 / scrolling;
+    return `${scrolling <= idle * 1.25 ? 'SMOOTH' : 'JANKY'}: ${frameRate.toFixed(0)} frames/s while scrolling against ${(1000 / idle).toFixed(0)} idle (no numeric target in the issue)`;
+  },
+};
