@@ -143,6 +143,7 @@ test('the serial tab runs a command in the guest shell', async () => {
   await expect
     .poll(async () => (await terminal.locator('.xterm-rows > div').allInnerTexts()).map((line) => line.trim()), { timeout: 20_000 })
     .toContain('42');
+  await saveScreenshot(page, 'console-serial');
   await page.getByTestId(`console-tab-display-${vmId}`).click();
 });
 
@@ -185,6 +186,7 @@ test('the console opens in its own window', async () => {
   const popup = context.waitForEvent('page');
   await page.getByTestId(`console-popout-${vmId}`).click();
   const win = await popup;
+  if (process.env.DEBUG_CONSOLE) win.on('console', (m) => console.log('[popup]', m.type(), m.text()));
   await expect(win.getByTestId('console-window')).toBeVisible();
   await expect(win.getByTestId(`console-status-${vmId}`)).toHaveAttribute('data-status', 'connected', { timeout: 30_000 });
   await expect.poll(async () => (await canvasSample(win)).colours, { timeout: 30_000 }).toBeGreaterThan(1);

@@ -13,6 +13,8 @@ export type ConsoleScaling = Preferences['consoleScaling'];
 /** Pause between typed keys: the guest's keyboard buffer is small (PS/2 holds 16 bytes). */
 const TYPE_DELAY_MS = 12;
 const RETRY_DELAYS_MS = [500, 1000, 2000, 4000];
+/** A console that has not shown a screen by then is treated as lost (and retried). */
+const CONNECT_TIMEOUT_MS = 20_000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -102,6 +104,9 @@ export class VncSession {
     this.#teardown();
     this.status = 'connecting';
     this.reason = undefined;
+    const watchdog = setTimeout(() => {
+      if (generation === this.#generation && this.status === 'connecting') this.#lost(`The console did not answer within ${CONNECT_TIMEOUT_MS / 1000} s`);
+    }, CONNECT_TIMEOUT_MS);
     let stream: ConsoleStream;
     let Rfb: typeof RFB;
     try {
@@ -122,6 +127,7 @@ export class VncSession {
     rfb.background = 'transparent';
     this.#applyScaling(rfb);
     rfb.addEventListener('connect', () => {
+      clearTimeout(watchdog);
       if (generation !== this.#generation) return;
       this.status = 'connected';
       this.reason = undefined;
@@ -247,6 +253,8 @@ export class VncSession {
 
   /** The stream ended by itself: retry while the VM runs, else wait for it to run again. */
   #lost(reason: string): void {
+    // Whatever the torn-down client still reports belongs to this generation, which ends here.
+    this.#generation++;
     this.#teardown();
     this.status = 'disconnected';
     if (this.#disposed) return;
