@@ -54,6 +54,8 @@ export class SerialSession {
       cursorBlink: true,
       fontFamily: 'ui-monospace, "DejaVu Sans Mono", monospace',
       fontSize: 14,
+      // Room below the baseline, or underscores are clipped away.
+      lineHeight: 1.15,
       scrollback: 5000,
       theme: { background: '#15161a', foreground: '#e6e6e6' },
     });
