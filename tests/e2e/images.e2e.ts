@@ -1,10 +1,12 @@
 // The Images section through `virtdesk serve` with the real engine: volumes are created, resized,
 // cloned and deleted with real qemu-img, and an ISO built here is identified from its label.
 import { execFile } from 'node:child_process';
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { expect, test, type BrowserContext, type Page } from '@playwright/test';
+import { startFlakyServer } from '../fixtures/storage/flaky-server';
 import { saveScreenshot } from '../support/screenshots';
 import { startServeProcess, type ServeProcess } from '../support/serve-process';
 
@@ -165,4 +167,61 @@ test('add an ISO and see the OS detected from its volume label', async () => {
 
   await page.getByTestId('iso-remove-debian-11.6.0-amd64-netinst.iso').click();
   await expect(page.getByTestId('iso-row-debian-11.6.0-amd64-netinst.iso')).toBeHidden();
+});
+
+async function buildDebianIso(name: string, padBytes: number): Promise<string> {
+  const tree = join(serve.home, `${name}-tree`);
+  await mkdir(tree, { recursive: true });
+  await writeFile(join(tree, 'PAD.BIN'), randomBytes(padBytes));
+  const iso = join(serve.home, name);
+  await run('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'Debian 11.6.0 amd64 n', '-o', iso, tree]);
+  return iso;
+}
+
+test('download an ISO over HTTP with progress, and cancel another mid-way', async () => {
+  const iso = await readFile(await buildDebianIso('dl.iso', 3 * 1024 * 1024));
+  const web = await startFlakyServer({
+    '/debian-11.6.0-amd64-netinst.iso': { body: iso, throttle: 24 * 1024 },
+    '/slow.iso': { body: iso, throttle: 2 * 1024 },
+  });
+  try {
+    await openImages(page);
+    await page.getByTestId('images-tab-isos').click();
+    await page.getByTestId('iso-download').click();
+    await page.getByTestId('download-url').fill(web.url('/debian-11.6.0-amd64-netinst.iso'));
+    await page.getByTestId('download-submit').click();
+    const operation = page.getByTestId('operation').filter({ hasText: 'debian-11.6.0-amd64-netinst.iso' });
+    // Bytes so far of the total, with a determinate bar.
+    await expect(operation).toContainText(/of 3(\.\d)? MiB/);
+    await expect(operation.getByTestId('operation-progress')).toHaveAttribute('aria-valuenow', /\d+/);
+    await expect(page.getByTestId('iso-os-debian-11.6.0-amd64-netinst.iso')).toHaveAttribute('data-os-id', 'debian11', { timeout: 60_000 });
+    expect(await readdir(join(serve.home, 'isos'))).toEqual(['debian-11.6.0-amd64-netinst.iso']);
+
+    await page.getByTestId('iso-download').click();
+    await page.getByTestId('download-url').fill(web.url('/slow.iso'));
+    await page.getByTestId('download-submit').click();
+    const slow = page.getByTestId('operation').filter({ hasText: 'slow.iso' });
+    await expect(slow).toContainText('KiB of 3');
+    await slow.getByTestId('operation-cancel').click();
+    await expect(slow.getByTestId('operation-error')).toHaveText('Cancelled.');
+    await expect(page.getByTestId('iso-row-slow.iso')).toHaveCount(0);
+    // The engine stopped too: no partial file stays in the library's folder.
+    await expect.poll(async () => (await readdir(join(serve.home, 'isos'))).sort(), { timeout: 10_000 }).toEqual(['debian-11.6.0-amd64-netinst.iso']);
+  } finally {
+    await web.close();
+  }
+});
+
+test('import a disk image from elsewhere on the host', async () => {
+  const source = join(serve.home, 'outside.qcow2');
+  await run('qemu-img', ['create', '-f', 'qcow2', source, '1G']);
+  await openImages(page);
+  await page.getByTestId('volume-import').click();
+  await page.getByTestId('import-volume-path').fill(source);
+  await page.getByTestId('import-volume-name').fill('imported.qcow2');
+  await page.getByTestId('import-volume-submit').click();
+  await expect(page.getByTestId('volume-size-imported.qcow2')).toHaveText('1 GiB');
+  // Copied: the original stays where it was.
+  expect(await readdir(serve.home)).toContain('outside.qcow2');
+  expect(await readdir(join(serve.home, 'images'))).toContain('imported.qcow2');
 });
