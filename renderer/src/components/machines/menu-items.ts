@@ -1,6 +1,6 @@
 import type { VmSummary } from '../../../../engine/api/vm-api';
 import { VM_ACTIONS, type VmAction, type VmActions } from '../../lib/state/vms-actions.svelte';
-import type { MenuItem } from '../common/ContextMenu.svelte';
+import type { MenuItem } from '../common/menu-item';
 
 /** Lifecycle actions in menu order; separators group running-state changes and the dangerous ones. */
 const MENU_ORDER: readonly { action: VmAction; separatorBefore?: boolean }[] = [
