@@ -35,6 +35,25 @@ export async function childProcessesRunning(pid: number, moduleSuffix: string): 
   return (await listProcesses()).filter((info) => info.ppid === pid && info.args.some((arg) => arg.endsWith(moduleSuffix))).map((info) => info.pid);
 }
 
+/** Every process below `pid` (children, their children, …) that `accept` takes. */
+export async function descendantsOf(pid: number, accept: (info: ProcessInfo) => boolean = () => true): Promise<number[]> {
+  const all = await listProcesses();
+  const found: number[] = [];
+  const below = new Set([pid]);
+  // /proc lists parents before children almost always; repeat until nothing new turns up.
+  for (let added = true; added; ) {
+    added = false;
+    for (const info of all) {
+      if (below.has(info.ppid) && !below.has(info.pid)) {
+        below.add(info.pid);
+        added = true;
+        if (accept(info)) found.push(info.pid);
+      }
+    }
+  }
+  return found;
+}
+
 /** CPU seconds (user + system) a set of processes used so far; gone processes count 0. */
 export async function cpuSeconds(pids: readonly number[]): Promise<number> {
   const times = await Promise.all(pids.map((pid) => readCpuTimes(pid)));

@@ -2,7 +2,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
-import { WebSocket } from 'ws';
+import type { Duplex } from 'node:stream';
+import { createWebSocketStream, WebSocket } from 'ws';
 import { createRpcClient, type RpcClient } from '../../engine/api/rpc-client';
 import type { Transport } from '../../engine/api/transport';
 import { virtdeskContract, type VirtdeskContract } from '../../engine/api/virtdesk-api';
@@ -24,6 +25,8 @@ export interface ServeHost {
   rpc: RpcClient<VirtdeskContract>;
   /** Another RPC connection, e.g. one per simulated window. */
   connect(): Promise<RpcClient<VirtdeskContract>>;
+  /** A VM's VNC console the way the renderer opens it: ticket and one-time password over RPC, bytes over /console. */
+  openVncStream(vmId: string): Promise<{ stream: Duplex; password: string }>;
   /** The supervisor processes serve forked (one per running VM it watches). */
   supervisors(): Promise<number[]>;
   /** QEMU processes of the VMs in this home. */
@@ -112,6 +115,17 @@ export async function startServe(home: string): Promise<ServeHost> {
     cookie,
     rpc,
     connect: () => openRpc(origin, cookie),
+    async openVncStream(vmId) {
+      const { ticket, password } = await rpc.api.vms.openConsole({ id: vmId, kind: 'vnc' });
+      const socket = new WebSocket(`${origin.replace(/^http/, 'ws')}/console?ticket=${encodeURIComponent(ticket)}`, { headers: { Cookie: `${cookie.name}=${cookie.value}` }, origin });
+      // At once: QEMU speaks first, and `ws` drops messages nobody listens to.
+      const stream = createWebSocketStream(socket);
+      await new Promise<void>((resolve, reject) => {
+        socket.once('open', () => resolve());
+        socket.once('error', reject);
+      });
+      return { stream, password: password ?? '' };
+    },
     supervisors: () => childProcessesRunning(pid, 'supervisor.mjs'),
     qemus,
     output: () => output,

@@ -1,4 +1,5 @@
-import { createConnection, type Socket } from 'node:net';
+import { createConnection } from 'node:net';
+import type { Duplex } from 'node:stream';
 import { RFB_ENCODINGS, RfbMessageParser, type FramebufferUpdate, type ServerEvent } from './rfb-parser';
 import { vncAuthResponse } from './vnc-auth';
 
@@ -34,7 +35,7 @@ function setEncodingsMessage(encodings: readonly number[]): Buffer {
 }
 
 /**
- * A VNC client on a unix socket that decodes nothing: it negotiates what noVNC negotiates, asks
+ * A VNC client that decodes nothing: it negotiates what noVNC negotiates, asks
  * for updates the way a viewer does, and reports every FramebufferUpdate with its arrival time.
  * The reference that Virtdesk's console in Chromium is compared with.
  */
@@ -46,7 +47,7 @@ export class RfbClient {
   #error: Error | undefined;
   updates = 0;
 
-  private constructor(private readonly socket: Socket) {}
+  private constructor(private readonly socket: Duplex) {}
 
   get width(): number {
     return this.#parser.width;
@@ -56,12 +57,23 @@ export class RfbClient {
     return this.#parser.height;
   }
 
-  /** Connects and completes the handshake: version 3.8, security, ClientInit (shared), ServerInit, pixel format, encodings. */
-  static connect(socketPath: string, options: RfbConnectOptions = {}): Promise<RfbClient> {
+  /**
+   * Connects (to a unix socket path, or over an already open byte stream such as a WebSocket's)
+   * and completes the handshake: version 3.8, security, ClientInit (shared), ServerInit, pixel
+   * format, encodings.
+   */
+  static connect(target: string | { stream: Duplex; name: string }, options: RfbConnectOptions = {}): Promise<RfbClient> {
     const timeoutMs = options.timeoutMs ?? 20_000;
+    const socketPath = typeof target === 'string' ? target : target.name;
     return new Promise((resolve, reject) => {
-      const socket = createConnection(socketPath);
-      socket.setNoDelay(true);
+      let socket: Duplex;
+      if (typeof target === 'string') {
+        const connection = createConnection(target);
+        connection.setNoDelay(true);
+        socket = connection;
+      } else {
+        socket = target.stream;
+      }
       const client = new RfbClient(socket);
       let buffer = Buffer.alloc(0);
       let phase: 'version' | 'security' | 'challenge' | 'result' | 'init' | 'ready' = 'version';
@@ -203,17 +215,14 @@ export class RfbClient {
     });
   }
 
-  /** Presses and releases a key (an X keysym), as RFB KeyEvents. */
-  sendKey(keysym: number): void {
+  /** A key (an X keysym) going down or up, as an RFB KeyEvent. */
+  keyEvent(keysym: number, down: boolean): void {
     if (this.#closed) return;
-    const event = (down: boolean) => {
-      const message = Buffer.alloc(8);
-      message.writeUInt8(4, 0);
-      message.writeUInt8(down ? 1 : 0, 1);
-      message.writeUInt32BE(keysym, 4);
-      return message;
-    };
-    this.socket.write(Buffer.concat([event(true), event(false)]));
+    const message = Buffer.alloc(8);
+    message.writeUInt8(4, 0);
+    message.writeUInt8(down ? 1 : 0, 1);
+    message.writeUInt32BE(keysym, 4);
+    this.socket.write(message);
   }
 
   close(): void {

@@ -3,6 +3,7 @@ import { createVmDefinition } from '../../../engine/model';
 import { Cleanup } from '../../../bench/support/cleanup';
 import { domainXml } from '../../../bench/support/libvirt';
 import { perRound } from '../../../bench/support/per-round';
+import { difference, pairedMedian, ratio } from '../../../bench/support/paired';
 import { parseParentPid } from '../../../bench/support/proc';
 
 describe('perRound', () => {
@@ -83,5 +84,17 @@ describe('libvirt domain XML', () => {
   it('refuses definitions it does not cover', () => {
     const withDisk = createVmDefinition({ ...def, disks: [{ source: '/d/disk.qcow2', format: 'qcow2' }] });
     expect(() => domainXml('x', withDisk, files, 'x')).toThrow(/without disks/);
+  });
+});
+
+describe('pairedMedian', () => {
+  it('compares the samples of the same round and takes the median of those comparisons', () => {
+    const variants = [
+      { label: 'direct', samples: [30, 20, 25] },
+      { label: 'browser', samples: [27, 19, 20] },
+    ];
+    expect(pairedMedian(variants, 'browser', 'direct', ratio)).toBeCloseTo(0.9);
+    expect(pairedMedian(variants, 'browser', 'direct', difference)).toBe(-3);
+    expect(pairedMedian(variants, 'missing', 'direct', ratio)).toBeUndefined();
   });
 });
