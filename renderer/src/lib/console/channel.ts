@@ -7,7 +7,11 @@ import { messagePortChannel, type CloseInfo, type PortLike } from './message-por
 
 export type { CloseInfo };
 
-/** One open console stream: the channel noVNC or xterm reads and writes, and how it ends. */
+/**
+ * One open console stream: the channel noVNC or xterm reads and writes, and how it ends. QEMU
+ * speaks first: set `onmessage` (or hand the channel to noVNC) right away, in the task that got
+ * the stream, or a WebSocket drops what arrives before.
+ */
 export interface ConsoleStream {
   channel: RfbChannel;
   /** One-time VNC password for this viewer; null for serial. */

@@ -110,7 +110,11 @@ export class VncSession {
     let stream: ConsoleStream;
     let Rfb: typeof RFB;
     try {
-      [Rfb, stream] = await Promise.all([loadRfb(), openConsoleChannel(this.#client, this.#vmId, 'vnc')]);
+      // noVNC first, then the stream: QEMU speaks first, and a WebSocket message that arrives before
+      // noVNC has set onmessage is lost (the handshake then hangs). Once the stream exists, the
+      // client is attached in the same task, before any of its events can fire.
+      Rfb = await loadRfb();
+      stream = await openConsoleChannel(this.#client, this.#vmId, 'vnc');
     } catch (error) {
       if (generation !== this.#generation) return;
       this.#lost(describeError(error));
