@@ -64,10 +64,11 @@ export async function acquireFileLock(path: string, options: FileLockOptions = {
   let delay = 5;
   for (;;) {
     holder.time = new Date().toISOString();
-    if (await tryCreate(path, holder)) {
-      tokensHeldHere.add(holder.token);
-      return () => release(path, holder.token);
-    }
+    // Registered before the file exists: another waiter in this process that reads our fresh
+    // lock must never judge it stale (a lock of this pid is stale only if no live token matches).
+    tokensHeldHere.add(holder.token);
+    if (await tryCreate(path, holder)) return () => release(path, holder.token);
+    tokensHeldHere.delete(holder.token);
     const observed = await observe(path);
     if (observed && isStale(observed)) {
       await breakStaleLock(path, observed);
