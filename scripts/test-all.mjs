@@ -74,6 +74,7 @@ const steps = [
     countPlaywright(`${reports}/e2e.json`);
     return ok;
   },
+  () => step('benchmarks, quick mode (proves every suite still runs; bench/README.md)', 'node', ['dist/node/bench.mjs', '--quick']),
 ];
 
 for (const run of steps) {
