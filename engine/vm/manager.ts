@@ -365,6 +365,23 @@ export class VmManager {
     });
   }
 
+  /**
+   * Resolves once the supervisor of a run that just ended (a stop or save a moment ago) has exited,
+   * so its last word cannot land on the next run; at most `timeoutMs`.
+   */
+  #supervisorGone(tracked: Tracked, timeoutMs: number): Promise<void> {
+    const worker = tracked.worker;
+    if (!worker || worker.exit) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(resolve, timeoutMs);
+      timer.unref();
+      worker.on('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
   async #ensureTracked(ref: string): Promise<{ def: VmDefinition; tracked: Tracked }> {
     const def = await this.registry.resolve(ref);
     let tracked = this.#tracked.get(def.id);
@@ -476,6 +493,8 @@ export class VmManager {
     const { def, tracked } = await this.#ensureTracked(ref);
     await this.#busy(tracked, async () => {
       assertOperationAllowed('start', tracked.machine.state, def.name);
+      await this.#supervisorGone(tracked, 10_000);
+      assertOperationAllowed('start', tracked.machine.state, def.name);
       tracked.machine.transition('starting');
       try {
         const result = await startVm(def, {
@@ -520,6 +539,7 @@ export class VmManager {
     const { def, tracked } = await this.#ensureTracked(ref);
     return this.#busy(tracked, async () => {
       const result = await saveVm(def, this.#controlContext(), options);
+      await this.#supervisorGone(tracked, 10_000);
       tracked.machine.reset('stopped', { kind: 'user-stopped', forced: false });
       tracked.pid = undefined;
       const saved = await savedAt(this.#options.home, def.id);
