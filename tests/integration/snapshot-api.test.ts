@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallContext } from '../../engine/api/contract';
 import { EngineError } from '../../engine/api/errors';
 import type { ConsoleGateway } from '../../engine/console-gateway';
+import { imageInfo } from '../../engine/storage/qemu-img/info';
 import { VmManager, type VmManagerEvent } from '../../engine/vm/manager';
 import { applyQuitPreference } from '../../engine/vm/save-restore';
 import { createVmService } from '../../engine/vm/vm-service';
@@ -84,8 +85,10 @@ describe('vms service: snapshots, save/restore, templates and clones', () => {
 
     const duplicate = await failure(service.createSnapshot({ id, name: 'one', description: '' }, call));
     expect(duplicate.code).toBe('already-exists');
+    // Deleted through the running QEMU (snapshot-delete job): gone from the image too.
     expect((await service.deleteSnapshot({ id, snapshot: 'one' }, call)).notes).toEqual([]);
     expect(await service.listSnapshots({ id }, call)).toEqual([]);
+    expect((await imageInfo(created.definition.disks![0]!.source)).snapshots).toEqual([]);
   });
 
   it('saves through the manager: the list says "saved", start restores, and the supervisor follows', async () => {
