@@ -5,6 +5,8 @@
  */
 export const VM_DEFAULTS = {
   description: '',
+  /** No groups: tags are the person's own. */
+  tags: [] as readonly string[],
   /**
    * BIOS (SeaBIOS) boots everything our test guests and most ISOs need without an NVRAM file;
    * UEFI is one field away for guests that require it (Windows 11, Secure Boot).

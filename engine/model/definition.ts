@@ -18,6 +18,7 @@ import { LINK_ROLES, nicInputSchema, nicSchema, type LinkRole } from './nic';
 import { rngSchema } from './rng';
 import { CURRENT_SCHEMA_VERSION, migrateVmDocument } from './schema-version';
 import { serialSchema } from './serial';
+import { tagsSchema } from './tags';
 import { keepUnknownFields, unknownFieldPaths } from './unknown-fields';
 import { assertValidVmDefinition, type HostLimits } from './validate';
 
@@ -40,6 +41,7 @@ export const vmDefinitionSchema = z.object({
   id: vmIdSchema,
   name: vmNameSchema,
   description: descriptionSchema,
+  tags: tagsSchema,
   osId: osIdSchema.nullable().default(null),
   createdAt: z.iso.datetime({ offset: true }),
   firmware: firmwareSchema.prefault({}),
@@ -70,6 +72,7 @@ export const vmDefinitionInputSchema = z.object({
   id: vmIdSchema.optional(),
   name: vmNameSchema,
   description: descriptionSchema,
+  tags: tagsSchema,
   osId: osIdSchema.nullable().default(null),
   createdAt: z.iso.datetime({ offset: true }).optional(),
   firmware: firmwareSchema.prefault({}),
@@ -160,6 +163,7 @@ export function createVmDefinition(input: VmDefinitionInput, context: CreateVmCo
       id: parsed.id ?? globalThis.crypto.randomUUID(),
       name: parsed.name,
       description: parsed.description,
+      tags: parsed.tags,
       osId: parsed.osId,
       createdAt: parsed.createdAt ?? (context.now?.() ?? new Date()).toISOString(),
       firmware: parsed.firmware,

@@ -18,5 +18,6 @@ export * from './rng';
 export * from './schema-fields';
 export * from './schema-version';
 export * from './serial';
+export * from './tags';
 export * from './unknown-fields';
 export * from './validate';

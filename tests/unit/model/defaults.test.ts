@@ -11,6 +11,7 @@ describe('createVmDefinition defaults', () => {
       id: def.id,
       name: 'plain',
       description: '',
+      tags: [],
       osId: null,
       createdAt: '2025-01-02T03:04:05.000Z',
       firmware: { type: 'bios', secureBoot: false },

@@ -39,6 +39,7 @@ const STORED = {
   id: '00000000-0000-4000-8000-00000000abcd',
   name: 'stored',
   description: 'from disk',
+  tags: ['lab'],
   osId: 'debian12',
   createdAt: '2025-01-02T03:04:05.000Z',
   firmware: { type: 'uefi', secureBoot: false, futureFlag: true },
