@@ -1,3 +1,4 @@
+import { linkedClonesOf } from './clone/template';
 import { rm } from 'node:fs/promises';
 import { loadQemuCapabilities } from '../host/capabilities';
 import { findQemu } from '../host/find-qemu';
@@ -121,7 +122,14 @@ export class VmRegistry {
     await this.store.delete(def.id);
     await removeRuntimeDir(this.paths(def));
     if (options.withStorage) {
+      // The base image of another VM's linked clone would pull that clone's disk out from under it.
+      const clones = await linkedClonesOf(def, others, this.env);
       for (const disk of def.disks) {
+        const dependents = clones.filter((clone) => clone.base === disk.source);
+        if (dependents.length > 0) {
+          outcome.keptFiles.push({ path: disk.source, why: `it is the base image of linked clone(s) in VM ${[...new Set(dependents.map((c) => `"${c.vm}"`))].join(', ')}` });
+          continue;
+        }
         const users = others.filter((other) => other.disks.some((d) => d.source === disk.source) || other.cdroms.some((c) => c.media === disk.source));
         if (users.length > 0) {
           outcome.keptFiles.push({ path: disk.source, why: `also used by VM ${users.map((u) => `"${u.name}"`).join(', ')}` });
