@@ -86,7 +86,7 @@ const create: CliCommand = {
   path: ['vm', 'create'],
   summary: 'Define a new VM',
   usage:
-    'virtdesk vm create NAME [--memory MIB] [--cpus N] [--disk PATH|SIZE]... [--cdrom ISO] [--kernel PATH [--initrd PATH] [--append ARGS]] [--net user|none] [--port-forward tcp:HOSTPORT:GUESTPORT]... [--accel auto|kvm|tcg] [--json]',
+    'virtdesk vm create NAME [--memory MIB] [--cpus N] [--disk PATH|SIZE]... [--cdrom ISO] [--kernel PATH [--initrd PATH] [--append ARGS]] [--net user|none] [--port-forward tcp:HOSTPORT:GUESTPORT]... [--accel auto|kvm|tcg] [--tag TAG]... [--json]',
   async run(args, io) {
     const { values, positionals } = parse(
       args,
@@ -101,6 +101,7 @@ const create: CliCommand = {
         net: { type: 'string' },
         'port-forward': { type: 'string', multiple: true },
         accel: { type: 'string' },
+        tag: { type: 'string', multiple: true },
         json: { type: 'boolean', default: false },
       },
       { count: 1, names: 'NAME' },
@@ -123,6 +124,8 @@ const create: CliCommand = {
     const cpus = str(values, 'cpus');
     if (cpus !== undefined) input.cpu = { vcpus: wholeNumber(cpus, 'The number of vCPUs', 'E.g. --cpus 2.') };
     if (accel !== undefined) input.accelerator = accel;
+    const tags = strings(values, 'tag');
+    if (tags.length > 0) input.tags = tags;
     const newDisks: NewDisk[] = [];
     const disks: { source: string }[] = [];
     for (const value of strings(values, 'disk')) {
@@ -169,6 +172,7 @@ const list: CliCommand = {
             pid: status.pid ?? null,
             vcpus: def.cpu.vcpus,
             memoryMiB: def.memory.maximumMiB,
+            tags: def.tags,
           };
         }),
       );
@@ -178,8 +182,8 @@ const list: CliCommand = {
       io.stdout('No VMs. Create one with `virtdesk vm create NAME`.\n');
       return 0;
     }
-    const rows = [['NAME', 'STATE', 'VCPUS', 'MEMORY', 'ID']];
-    items.forEach((def, i) => rows.push([def.name, stateText(statuses[i]!), String(def.cpu.vcpus), `${def.memory.maximumMiB} MiB`, def.id]));
+    const rows = [['NAME', 'STATE', 'VCPUS', 'MEMORY', 'TAGS', 'ID']];
+    items.forEach((def, i) => rows.push([def.name, stateText(statuses[i]!), String(def.cpu.vcpus), `${def.memory.maximumMiB} MiB`, def.tags.join(', ') || '-', def.id]));
     io.stdout(table(rows));
     return 0;
   },
@@ -241,18 +245,19 @@ const show: CliCommand = {
 const start: CliCommand = {
   path: ['vm', 'start'],
   summary: 'Start a VM',
-  usage: 'virtdesk vm start NAME [--json]',
+  usage: 'virtdesk vm start NAME [--discard-saved] [--json]',
   async run(args, io) {
-    const { values, positionals } = parse(args, { json: { type: 'boolean', default: false } }, { count: 1, names: 'NAME' });
+    const { values, positionals } = parse(args, { json: { type: 'boolean', default: false }, 'discard-saved': { type: 'boolean', default: false } }, { count: 1, names: 'NAME' });
     const reg = registry(io);
     // One read of the library serves both the lookup and the clash checks (start latency matters).
     const all = await reg.definitions();
     const ref = positionals[0]!;
     const matches = all.filter((candidate) => candidate.id === ref || candidate.name === ref);
     const def = matches.length === 1 ? matches[0]! : await reg.resolve(ref);
-    const result = await startVm(def, { ...context(io), others: all });
-    if (values.json) return printJson(io, { id: def.id, name: def.name, ...result.runtime });
-    io.stdout(`Started VM "${def.name}" (QEMU pid ${result.pid}; ${result.plan.accel.reason}; ${result.plan.cpuModel.reason}).\n`);
+    const result = await startVm(def, { ...context(io), others: all, ...(values['discard-saved'] ? { discardSaved: true } : {}) });
+    if (values.json) return printJson(io, { id: def.id, name: def.name, resumed: result.resumed ?? null, ...result.runtime });
+    const how = result.resumed ? `Resumed VM "${def.name}" from its saved state` : `Started VM "${def.name}"`;
+    io.stdout(`${how} (QEMU pid ${result.pid}; ${result.plan.accel.reason}; ${result.plan.cpuModel.reason}).\n`);
     return 0;
   },
 };
