@@ -2,6 +2,8 @@ import { z } from 'zod';
 import { vmDefinitionSchema } from '../model/definition';
 import { method } from './contract';
 
+export { MAX_TAGS, MAX_TAG_LENGTH, tagKey, tagSchema, tagsSchema } from '../model/tags';
+
 /** The VM service of the contract: what the UI and other hosts may ask of the VM registry. */
 export const VM_STATES = ['stopped', 'starting', 'running', 'paused', 'shutting-down', 'crashed'] as const;
 export const vmStateSchema = z.enum(VM_STATES);
@@ -14,6 +16,8 @@ export const vmSummarySchema = z.object({
   id: z.string(),
   name: z.string(),
   description: z.string(),
+  /** Groups the person gave the VM (see engine/model/tags). */
+  tags: z.array(z.string()),
   osId: z.string().nullable(),
   state: vmStateSchema,
   /** Why the VM is in this state when that is worth saying (crashed, failed to start, …). */

@@ -53,6 +53,7 @@ export interface VmListEntry {
   id: string;
   name: string;
   description: string;
+  tags: string[];
   osId: string | null;
   state: VmState;
   stateReason: string | null;
@@ -419,6 +420,7 @@ export class VmManager {
         id: def.id,
         name: def.name,
         description: def.description,
+        tags: [...def.tags],
         osId: def.osId,
         state,
         stateReason: savedReason(state, extra.saved, reasonText(state, tracked?.machine.exitReason)),

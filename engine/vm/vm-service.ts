@@ -21,7 +21,7 @@ import type { VmStatsSample } from './stats';
 type VmImplementation = ImplementationOf<VirtdeskContract>['vms'];
 
 /** Fields a running VM takes without a restart: metadata, and the balloon target. */
-const LIVE_FIELDS = ['name', 'description', 'osId', 'autostart', 'memory.currentMiB'];
+const LIVE_FIELDS = ['name', 'description', 'tags', 'osId', 'autostart', 'memory.currentMiB'];
 const isLive = (path: string) => LIVE_FIELDS.some((field) => path === field || path.startsWith(`${field}.`));
 
 /** How long a one-time VNC password lets a viewer in: the viewer connects within seconds. */
