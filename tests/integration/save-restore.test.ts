@@ -94,7 +94,7 @@ describe('save and restore', () => {
     const restoreStarted = Date.now();
     const restored = await ok('vm', 'start', 'sleeper');
     timings['restore (vm start of a saved VM)'] = Date.now() - restoreStarted;
-    expect(restored.stdout).toContain('Started VM "sleeper"');
+    expect(restored.stdout).toContain('Resumed VM "sleeper" from its saved state');
     sh = await shell('sleeper');
     const after = await uptime(sh);
     expect(after).toBeGreaterThanOrEqual(before);
