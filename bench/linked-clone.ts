@@ -7,6 +7,7 @@ import { StorageService } from '../engine/storage/storage-service';
 import { stopVm } from '../engine/vm/control';
 import { startVm } from '../engine/vm/start';
 import type { SuiteDefinition, Variant } from './harness';
+import { difference, pairedMedian } from './support/paired';
 import { testGuestFiles } from './support/repo';
 
 /**
@@ -21,6 +22,13 @@ export const linkedCloneSuite: SuiteDefinition = {
   reference: 'start only',
   target: 'linked clone + start: median at most 150 ms more than start only',
   rounds: { full: 7, quick: 2 },
+  verdict: (variants) => {
+    const added = pairedMedian(variants, 'linked clone + start', 'start only', difference);
+    const clone = variants.find((variant) => variant.label === 'linked clone only')?.median;
+    if (added === undefined) return undefined;
+    const alone = clone === undefined ? '' : `; the clone alone takes ${clone.toFixed(0)} ms`;
+    return `${added <= 150 ? 'MET' : 'NOT MET'}: the clone adds ${added.toFixed(0)} ms to the start, median of per-round differences (target ≤ 150 ms)${alone}`;
+  },
   async setup(context) {
     // Short folder: QEMU's unix socket paths must stay under 108 bytes.
     const home = await mkdtemp(join(tmpdir(), 'vdbench-'));

@@ -1,4 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { runSuite, type SuiteResult } from './harness';
@@ -31,7 +32,7 @@ for (const suite of selected) {
 
 const folder = values.out ?? fileURLToPath(new URL('../../bench/results/', import.meta.url));
 await mkdir(folder, { recursive: true });
-const file = `${folder}/${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`;
+const file = join(folder, `${new Date().toISOString().replace(/[:.]/g, '-')}${quick ? '-quick' : ''}.json`);
 await writeFile(file, JSON.stringify({ date: new Date().toISOString(), quick, results }, null, 2));
 process.stdout.write(`\nResults written to ${file}\n`);
 process.exitCode = results.some((result) => result.error) ? 1 : 0;

@@ -47,15 +47,21 @@ export async function waitForReady(serialLog: string, fromOffset: number, timeou
  */
 export async function startGuests(host: ServeHost, ids: readonly string[], parallel = 3): Promise<void> {
   const queue = [...ids];
-  const worker = async () => {
-    for (let id = queue.shift(); id !== undefined; id = queue.shift()) {
-      const { serialLog } = runtimePathsOf(host, id);
-      const offset = await fileSize(serialLog);
-      await host.rpc.api.vms.start({ id });
-      await waitForReady(serialLog, offset);
-    }
+  const startOne = async (id: string) => {
+    const { serialLog } = runtimePathsOf(host, id);
+    const offset = await fileSize(serialLog);
+    await host.rpc.api.vms.start({ id });
+    await waitForReady(serialLog, offset);
   };
-  await Promise.all(Array.from({ length: Math.min(parallel, ids.length) }, worker));
+  const worker = async () => {
+    for (let id = queue.shift(); id !== undefined; id = queue.shift()) await startOne(id);
+  };
+  // The first start alone: it fills the host caches (QEMU probe, CPU model), and concurrent first
+  // starts in one process can collide writing them (engine/host/cache-file.ts names its temp file
+  // by pid and millisecond).
+  const first = queue.shift();
+  if (first !== undefined) await startOne(first);
+  await Promise.all(Array.from({ length: Math.min(parallel, queue.length) }, worker));
 }
 
 function connectSocket(path: string): Promise<Socket> {
