@@ -95,7 +95,9 @@ export async function runSuite(suite: SuiteDefinition, context: SuiteContext): P
     prepared = await suite.setup(context);
     const rounds = context.quick ? suite.rounds.quick : suite.rounds.full;
     const variants = withRatios(await measureInterleaved(prepared.variants, rounds), suite.reference);
-    const verdict = suite.verdict?.(variants);
+    const judged = suite.verdict?.(variants);
+    // A quick run only proves the suite works: too few rounds (and VMs) to judge a target.
+    const verdict = judged && context.quick ? `(quick run, not a measurement) ${judged}` : judged;
     return { ...header, variants, ...(verdict ? { verdict } : {}), load: load() };
   } catch (error) {
     return { ...header, variants: [], error: error instanceof Error ? error.message : String(error), load: load() };
