@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import { mkdir, open, readFile, rename, rm } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { writeFileAtomic } from '../store/atomic-write';
 
 /** Bump when a cached shape changes: old files are then ignored and re-probed. */
 export const HOST_CACHE_VERSION = 1;
@@ -33,21 +34,9 @@ export async function readHostCache<T>(path: string, matches: (value: T) => bool
   }
 }
 
-/** Writes atomically (temp file, fsync, rename) so a reader never sees half a file. */
+/** Written like every other file of ours (engine/store): a random temp name, fsync, rename. */
 export async function writeHostCache(path: string, value: unknown): Promise<void> {
   await mkdir(join(path, '..'), { recursive: true });
-  const temp = `${path}.${process.pid}.${Date.now()}.tmp`;
-  const handle = await open(temp, 'w', 0o644);
-  try {
-    await handle.writeFile(`${JSON.stringify({ cacheVersion: HOST_CACHE_VERSION, value }, null, 1)}\n`);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-  try {
-    await rename(temp, path);
-  } catch (error) {
-    await rm(temp, { force: true });
-    throw error;
-  }
+  // Two VMs starting in the same millisecond used to race here on a pid+time temp name.
+  await writeFileAtomic(path, `${JSON.stringify({ cacheVersion: HOST_CACHE_VERSION, value }, null, 1)}\n`, 0o644);
 }
