@@ -1,22 +1,12 @@
 import type { WebPreferences } from 'electron';
+import { CONTENT_SECURITY_POLICY } from '../content-security-policy';
 
 /** The app's own origin: the renderer is served from this privileged scheme, never from file://. */
 export const APP_SCHEME = 'app';
 export const APP_HOST = 'virtdesk';
 export const APP_ORIGIN = `${APP_SCHEME}://${APP_HOST}`;
 
-export const ELECTRON_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'none'",
-].join('; ');
+export const ELECTRON_CSP = CONTENT_SECURITY_POLICY;
 
 /** webPreferences for every window (Electron security checklist). */
 export function secureWebPreferences(preloadPath: string): WebPreferences {

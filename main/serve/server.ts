@@ -8,6 +8,7 @@ import { EngineError } from '../../engine/api/errors';
 import { serveRpc } from '../../engine/api/rpc-server';
 import { virtdeskContract } from '../../engine/api/virtdesk-api';
 import type { Engine } from '../../engine/engine';
+import { CONTENT_SECURITY_POLICY } from '../content-security-policy';
 import { SessionAuth } from './auth';
 import { pipeWebSocketToUnixSocket } from './console-stream';
 import type { ConsoleTickets } from './console-tickets';
@@ -38,18 +39,6 @@ export interface RunningServer {
 
 const LOOPBACK = new Set(['127.0.0.1', '::1', 'localhost']);
 
-export const CONTENT_SECURITY_POLICY = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "style-src 'self' 'unsafe-inline'",
-  "img-src 'self' data: blob:",
-  "connect-src 'self'",
-  "font-src 'self'",
-  "object-src 'none'",
-  "base-uri 'none'",
-  "frame-ancestors 'none'",
-  "form-action 'none'",
-].join('; ');
 
 const SECURITY_HEADERS = {
   'Content-Security-Policy': CONTENT_SECURITY_POLICY,
