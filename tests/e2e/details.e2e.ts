@@ -1,29 +1,22 @@
 // A VM's details page through `virtdesk serve` with the real engine: hardware edits are merge
 // patches the CLI sees at once, devices are added and removed, CD media changes, and a running
 // test guest shows what QEMU actually used and its performance graphs.
-import { execFile } from 'node:child_process';
-import { copyFile, cp, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { ensureTestGuest, HTTP_BODY_TEXT, READY_LINE_IN_STREAM, type TestGuest } from '../guest/guest';
+import { expect, test, type Page } from '@playwright/test';
+import { HTTP_BODY_TEXT, READY_LINE_IN_STREAM, type TestGuest } from '../guest/guest';
 import { saveScreenshot } from '../support/screenshots';
-import { startServeProcess, type ServeProcess } from '../support/serve-process';
+import { openVmSession, type VmSession } from '../support/e2e-vm-session';
+import type { ServeProcess } from '../support/serve-process';
 import { freePort, waitForSerial } from '../support/vm-helpers';
 
-const run = promisify(execFile);
-const builtCli = fileURLToPath(new URL('../../dist/node', import.meta.url));
-/** A private copy of the built CLI, so a rebuild of dist/ during the run cannot pull it away. */
-let cliPath = join(builtCli, 'cli.mjs');
-let cliCopy: string | undefined;
-
+let session: VmSession;
 let serve: ServeProcess;
 let guest: TestGuest;
-let context: BrowserContext;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
+const cli = (...args: string[]) => session.cli(...args);
+const createGuestVm = (name: string, extra: string[] = []) => session.createGuestVm(name, { memoryMiB: 192, extra });
 
 interface Shown {
   definition: {
@@ -36,23 +29,8 @@ interface Shown {
   runtime: { state: string; serialLog: string };
 }
 
-async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [cliPath, ...args], { env: { ...process.env, VIRTDESK_HOME: serve.home }, timeout: 120_000 });
-  return stdout;
-}
-
 async function show(name: string): Promise<Shown> {
   return JSON.parse(await cli('vm', 'show', name, '--json')) as Shown;
-}
-
-/** A stopped test-guest VM made by the CLI, with a copy of the blank disk; returns its id. */
-async function createGuestVm(name: string, extra: string[] = []): Promise<string> {
-  const disk = join(serve.home, `${name}-disk.qcow2`);
-  await copyFile(guest.blankQcow2, disk);
-  const created = JSON.parse(
-    await cli('vm', 'create', name, '--memory', '192', '--accel', 'tcg', '--kernel', guest.kernel, '--initrd', guest.initrd, '--append', guest.cmdline, '--disk', disk, ...extra, '--json'),
-  ) as { id: string };
-  return created.id;
 }
 
 async function openDetails(id: string, tab: string): Promise<void> {
@@ -61,31 +39,16 @@ async function openDetails(id: string, tab: string): Promise<void> {
   await expect(page.getByTestId(`tab-${tab}`)).toHaveAttribute('aria-selected', 'true');
 }
 
-async function forceOffAll(): Promise<void> {
-  const vms = JSON.parse(await cli('vm', 'list', '--json')) as { name: string; state: string }[];
-  for (const vm of vms) if (vm.state !== 'stopped' && vm.state !== 'crashed') await cli('vm', 'stop', vm.name, '--force').catch(() => undefined);
-}
-
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async ({ browser }) => {
-  cliCopy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
-  await cp(builtCli, cliCopy, { recursive: true });
-  cliPath = join(cliCopy, 'cli.mjs');
-  guest = await ensureTestGuest();
-  serve = await startServeProcess();
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(serve.url);
+  session = await openVmSession(browser);
+  ({ serve, guest, page, pageErrors } = session);
   await expect(page.getByTestId('machines-page')).toBeVisible();
 });
 
 test.afterAll(async () => {
-  if (serve) await forceOffAll().catch(() => undefined);
-  await context?.close();
-  await serve?.stop();
-  if (cliCopy) await rm(cliCopy, { recursive: true, force: true });
+  await session?.close();
 });
 
 test('editing the memory of a stopped VM saves a merge patch the CLI sees', async () => {

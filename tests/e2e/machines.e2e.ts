@@ -1,48 +1,21 @@
 // The VM list through `virtdesk serve` with the real engine: VMs made by the CLI appear without a
 // reload, search and filters, multi-select with the keyboard and the mouse, the context menu,
 // bulk start and force off of real test guests, and delete with storage.
-import { execFile } from 'node:child_process';
-import { copyFile, cp, mkdtemp, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { copyFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { ensureTestGuest, type TestGuest } from '../guest/guest';
+import { expect, test, type Page } from '@playwright/test';
+import type { TestGuest } from '../guest/guest';
 import { saveScreenshot } from '../support/screenshots';
-import { startServeProcess, type ServeProcess } from '../support/serve-process';
+import { openVmSession, type VmSession } from '../support/e2e-vm-session';
+import type { ServeProcess } from '../support/serve-process';
 
-const run = promisify(execFile);
-const builtCli = fileURLToPath(new URL('../../dist/node', import.meta.url));
-/** A private copy of the built CLI, so a rebuild of dist/ during the run cannot pull it away. */
-let cliPath = join(builtCli, 'cli.mjs');
-let cliCopy: string | undefined;
-
+let session: VmSession;
 let serve: ServeProcess;
 let guest: TestGuest;
-let context: BrowserContext;
 let page: Page;
-const pageErrors: string[] = [];
-
-async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [cliPath, ...args], { env: { ...process.env, VIRTDESK_HOME: serve.home }, timeout: 120_000 });
-  return stdout;
-}
-
-/** A stopped test-guest VM made by the CLI (TCG, direct kernel, its own blank disk); returns its id. */
-async function createGuestVm(name: string, extra: string[] = []): Promise<string> {
-  const disk = join(serve.home, `${name}-disk.qcow2`);
-  await copyFile(guest.blankQcow2, disk);
-  const created = JSON.parse(
-    await cli('vm', 'create', name, '--memory', '160', '--accel', 'tcg', '--kernel', guest.kernel, '--initrd', guest.initrd, '--append', guest.cmdline, '--disk', disk, ...extra, '--json'),
-  ) as { id: string };
-  return created.id;
-}
-
-async function forceOffAll(): Promise<void> {
-  const vms = JSON.parse(await cli('vm', 'list', '--json')) as { name: string; state: string }[];
-  for (const vm of vms) if (vm.state !== 'stopped' && vm.state !== 'crashed') await cli('vm', 'stop', vm.name, '--force').catch(() => undefined);
-}
+let pageErrors: string[];
+const cli = (...args: string[]) => session.cli(...args);
+const createGuestVm = (name: string, extra: string[] = []) => session.createGuestVm(name, { memoryMiB: 160, extra });
 
 async function states(): Promise<Record<string, string>> {
   const vms = JSON.parse(await cli('vm', 'list', '--json')) as { name: string; state: string }[];
@@ -55,23 +28,13 @@ const names = () => rows().evaluateAll((elements) => elements.map((element) => e
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async ({ browser }) => {
-  cliCopy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
-  await cp(builtCli, cliCopy, { recursive: true });
-  cliPath = join(cliCopy, 'cli.mjs');
-  guest = await ensureTestGuest();
-  serve = await startServeProcess();
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(serve.url);
+  session = await openVmSession(browser);
+  ({ serve, guest, page, pageErrors } = session);
   await expect(page.getByTestId('vms-empty')).toBeVisible();
 });
 
 test.afterAll(async () => {
-  if (serve) await forceOffAll().catch(() => undefined);
-  await context?.close();
-  await serve?.stop();
-  if (cliCopy) await rm(cliCopy, { recursive: true, force: true });
+  await session?.close();
 });
 
 test('a VM created by the CLI appears in the list without a reload', async () => {

@@ -2,38 +2,21 @@
 // vms.preview as it is typed, Finish creates the VM with vms.create and starts it, and the test
 // guest really boots under TCG (its serial log shows the ready line).
 import { execFile } from 'node:child_process';
-import { cp, mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { expect, test, type BrowserContext, type Page } from '@playwright/test';
-import { ensureTestGuest, READY_LINE_IN_STREAM, type TestGuest } from '../guest/guest';
+import { expect, test, type Page } from '@playwright/test';
+import { READY_LINE_IN_STREAM, type TestGuest } from '../guest/guest';
 import { saveScreenshot } from '../support/screenshots';
-import { startServeProcess, type ServeProcess } from '../support/serve-process';
+import { openVmSession, type VmSession } from '../support/e2e-vm-session';
+import type { ServeProcess } from '../support/serve-process';
 import { waitForSerial } from '../support/vm-helpers';
 
 const run = promisify(execFile);
-const builtCli = fileURLToPath(new URL('../../dist/node', import.meta.url));
-/** A private copy of the built CLI, so a rebuild of dist/ during the run cannot pull it away. */
-let cliPath = join(builtCli, 'cli.mjs');
-let cliCopy: string | undefined;
-
+let session: VmSession;
 let serve: ServeProcess;
 let guest: TestGuest;
-let context: BrowserContext;
 let page: Page;
-const pageErrors: string[] = [];
-
-async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, [cliPath, ...args], { env: { ...process.env, VIRTDESK_HOME: serve.home }, timeout: 120_000 });
-  return stdout;
-}
-
-async function forceOffAll(): Promise<void> {
-  const vms = JSON.parse(await cli('vm', 'list', '--json')) as { name: string; state: string }[];
-  for (const vm of vms) if (vm.state !== 'stopped' && vm.state !== 'crashed') await cli('vm', 'stop', vm.name, '--force').catch(() => undefined);
-}
+let pageErrors: string[];
+const cli = (...args: string[]) => session.cli(...args);
 
 /** The id in a row's test id, found by the VM's name. */
 async function rowId(name: string): Promise<string> {
@@ -55,24 +38,13 @@ async function withDarkTheme(work: () => Promise<void>): Promise<void> {
 test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async ({ browser }) => {
-  cliCopy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
-  await cp(builtCli, cliCopy, { recursive: true });
-  cliPath = join(cliCopy, 'cli.mjs');
-  guest = await ensureTestGuest();
-  serve = await startServeProcess();
-  // One browser session for the file: the launch URL's token is single-use.
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(serve.url);
+  session = await openVmSession(browser);
+  ({ serve, guest, page, pageErrors } = session);
   await expect(page.getByTestId('machines-page')).toBeVisible();
 });
 
 test.afterAll(async () => {
-  if (serve) await forceOffAll().catch(() => undefined);
-  await context?.close();
-  await serve?.stop();
-  if (cliCopy) await rm(cliCopy, { recursive: true, force: true });
+  await session?.close();
 });
 
 test('a bad name shows the engine’s error beside the name field, and Finish creates nothing', async () => {
