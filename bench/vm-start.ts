@@ -1,6 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
-import { createConnection } from 'node:net';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createVmDefinition, type VmDefinition } from '../engine/model';
@@ -13,100 +12,37 @@ import type { SuiteDefinition, Variant, VariantResult } from './harness';
 import { difference, pairedMedian } from './support/paired';
 import { defineDomain, libvirtUnavailable, libvirtUri, virsh, type LibvirtDomain } from './support/libvirt';
 import { builtCli, testGuestFiles } from './support/repo';
-import { setVncPassword, vncAuthResponse } from './vnc/vnc-auth';
+import { RfbClient } from './vnc/rfb-client';
+import { setVncPassword } from './vnc/vnc-auth';
 
 /**
- * Connects to a VNC server on a unix socket as soon as the socket exists and resolves with
- * `performance.now()` when the first FramebufferUpdate arrives: ProtocolVersion 3.8, security
- * None or VNC authentication (Virtdesk's QEMUs always ask for a password), ClientInit, one full
- * FramebufferUpdateRequest, then server message type 0.
+ * Resolves with `performance.now()` when the first FramebufferUpdate with pixels arrives, connecting
+ * as soon as QEMU listens on the socket (a refused or missing socket is retried until the deadline).
+ * The handshake is RfbClient's: the one the console suites compare noVNC with.
  */
-export function firstFramebufferUpdate(socketPath: string, timeoutMs = 30_000, password?: string): Promise<number> {
+export async function firstFramebufferUpdate(socketPath: string, timeoutMs = 30_000, password?: string): Promise<number> {
   const deadline = Date.now() + timeoutMs;
-  return new Promise((resolvePromise, reject) => {
-    const fail = (why: string) => reject(new Error(`VNC ${socketPath}: ${why}`));
-    const attempt = async (): Promise<void> => {
-      if (Date.now() > deadline) return fail('no framebuffer update in time');
-      // A cheap stat while the socket is missing; connecting only once it exists.
-      if (!(await stat(socketPath).then((info) => info.isSocket(), () => false))) {
-        setTimeout(() => void attempt(), 3);
-        return;
+  for (;;) {
+    const left = deadline - Date.now();
+    if (left <= 0) throw new Error(`VNC ${socketPath}: no framebuffer update in time`);
+    let client: RfbClient;
+    try {
+      client = await RfbClient.connect(socketPath, { ...(password === undefined ? {} : { password }), timeoutMs: left });
+    } catch (error) {
+      // Not listening yet (ENOENT, ECONNREFUSED): QEMU is still starting.
+      if (/ENOENT|ECONNREFUSED/.test((error as Error).message)) {
+        await new Promise((resolve) => setTimeout(resolve, 3));
+        continue;
       }
-      const socket = createConnection(socketPath);
-      let buffer = Buffer.alloc(0);
-      let phase: 'version' | 'security' | 'challenge' | 'result' | 'init' | 'messages' = 'version';
-      let connected = false;
-      socket.on('connect', () => (connected = true));
-      socket.on('error', () => {
-        socket.destroy();
-        // The socket is not there (or not listening) yet: try again shortly.
-        if (!connected) setTimeout(() => void attempt(), 3);
-        else fail('connection failed');
-      });
-      socket.on('data', (chunk) => {
-        buffer = Buffer.concat([buffer, chunk]);
-        for (;;) {
-          if (phase === 'version') {
-            if (buffer.length < 12) return;
-            buffer = buffer.subarray(12);
-            socket.write('RFB 003.008\n');
-            phase = 'security';
-          } else if (phase === 'security') {
-            if (buffer.length < 1) return;
-            const count = buffer[0]!;
-            if (count === 0) return fail('server refused the connection');
-            if (buffer.length < 1 + count) return;
-            const types = [...buffer.subarray(1, 1 + count)];
-            buffer = buffer.subarray(1 + count);
-            if (types.includes(1)) {
-              socket.write(Buffer.from([1]));
-              phase = 'result';
-            } else if (types.includes(2) && password !== undefined) {
-              socket.write(Buffer.from([2]));
-              phase = 'challenge';
-            } else {
-              return fail(`no usable security type (offered ${types.join(',')}${password === undefined ? '; no password given' : ''})`);
-            }
-          } else if (phase === 'challenge') {
-            if (buffer.length < 16) return;
-            socket.write(vncAuthResponse(password!, buffer.subarray(0, 16)));
-            buffer = buffer.subarray(16);
-            phase = 'result';
-          } else if (phase === 'result') {
-            if (buffer.length < 4) return;
-            if (buffer.readUInt32BE(0) !== 0) return fail('security handshake failed');
-            buffer = buffer.subarray(4);
-            socket.write(Buffer.from([1])); // ClientInit, shared
-            phase = 'init';
-          } else if (phase === 'init') {
-            if (buffer.length < 24) return;
-            const nameLength = buffer.readUInt32BE(20);
-            if (buffer.length < 24 + nameLength) return;
-            const width = buffer.readUInt16BE(0);
-            const height = buffer.readUInt16BE(2);
-            buffer = buffer.subarray(24 + nameLength);
-            const request = Buffer.alloc(10);
-            request.writeUInt8(3, 0); // FramebufferUpdateRequest
-            request.writeUInt8(0, 1); // not incremental
-            request.writeUInt16BE(width, 6);
-            request.writeUInt16BE(height, 8);
-            socket.write(request);
-            phase = 'messages';
-          } else {
-            if (buffer.length < 1) return;
-            if (buffer[0] === 0) {
-              const at = performance.now();
-              socket.destroy();
-              return resolvePromise(at);
-            }
-            // Another server message before the update (e.g. a bell): not expected from QEMU.
-            return fail(`unexpected server message type ${buffer[0]}`);
-          }
-        }
-      });
-    };
-    void attempt();
-  });
+      throw error;
+    }
+    try {
+      client.requestUpdate(false);
+      return (await client.nextUpdate(Math.max(1, deadline - Date.now()))).at;
+    } finally {
+      client.close();
+    }
+  }
 }
 
 export interface VmStartBenchContext {
