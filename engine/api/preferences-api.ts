@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { method } from './contract';
 
 /** What the user chose in Preferences. Defaults live here, next to the schema, not in the UI. */

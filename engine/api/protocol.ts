@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { ERROR_CODES } from './errors';
 
 /** Wire messages of the RPC. Both ends validate every message they receive against these. */

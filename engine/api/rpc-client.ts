@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import type { CallOptions, ClientOf, ContractSpec, EventData, MethodSpec } from './contract';
 import { findMethod } from './contract';
 import { EngineError } from './errors';

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { EngineError } from './errors';
 
 /** Parses with a schema and turns a failure into an invalid-argument error naming each field. */

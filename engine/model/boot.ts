@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VM_DEFAULTS } from './defaults';
 
 export const BOOT_DEVICES = ['disk', 'cdrom', 'network'] as const;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { absolutePathSchema } from './common';
 import { VM_DEFAULTS } from './defaults';
 import { deviceIdSchema } from './names';

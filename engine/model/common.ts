@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseCidr, tryParseIpv4 } from '../network/ipv4';
 
 /** An absolute host path. QEMU gets it as-is (or JSON-encoded), so only NUL and newlines are refused. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VM_DEFAULTS } from './defaults';
 
 /** Let the host probe choose: host-passthrough (with fallbacks) under KVM, `max` under TCG. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EngineError } from '../api/errors';
 import { parseOrThrow } from '../api/validation';
 import { balloonSchema } from './balloon';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VM_DEFAULTS } from './defaults';
 
 /** virtio-vga: resizable, fast; std: plain VGA (any guest); qxl: for old SPICE-era guests; none: headless. */

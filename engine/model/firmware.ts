@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VM_DEFAULTS } from './defaults';
 
 export const FIRMWARE_TYPES = ['bios', 'uefi'] as const;

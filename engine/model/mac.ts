@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EngineError } from '../api/errors';
 
 /** QEMU/KVM's conventional locally administered prefix; generated addresses always use it. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VM_DEFAULTS } from './defaults';
 
 /** q35: PCIe chipset with AHCI (no IDE); pc: i440FX with PIIX IDE, for old guests. */

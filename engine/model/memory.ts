@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VM_DEFAULTS } from './defaults';
 
 /** Less than this is almost always a unit mistake (`--memory 2` meaning 2 GiB). */

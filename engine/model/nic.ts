@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { interfaceNameProblem } from '../network/interface-names';
 import { networkNameProblem } from '../network/network-names';
 import { ipv4CidrSchema, ipv4Schema, portSchema } from './common';

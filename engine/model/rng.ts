@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VM_DEFAULTS } from './defaults';
 
 /** A virtio RNG fed from the host's /dev/urandom (fast guest entropy at boot). */

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 
 /** One leaf field of a schema, e.g. `nics[].network{kind=user}.portForwards[].protocol`. */
 export interface SchemaField {

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { VM_DEFAULTS } from './defaults';
 
 /** A serial console (ttyS0) on a unix socket, with QEMU keeping its own log of the output. */

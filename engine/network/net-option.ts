@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { EngineError } from '../api/errors';
 import type { nicInputSchema } from '../model/nic';
 import { interfaceNameProblem } from './interface-names';

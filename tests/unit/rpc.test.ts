@@ -2,7 +2,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket, { WebSocketServer } from 'ws';
-import { z } from 'zod';
+import * as z from 'zod';
 import { defineContract, method } from '../../engine/api/contract';
 import { EngineError } from '../../engine/api/errors';
 import { createEventBus } from '../../engine/api/events';

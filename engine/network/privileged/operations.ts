@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { parseOrThrow } from '../../api/validation';
 import { interfaceNameProblem } from '../interface-names';
 import { assertUsableHostAddress, parseCidr } from '../ipv4';

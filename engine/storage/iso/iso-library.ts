@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EngineError } from '../../api/errors';
 import { createDocumentStore, isDocumentId, type DocumentStore } from '../../store';
 import { downloadFile, fileNameFromUrl, type DownloadProgress } from '../download/download';

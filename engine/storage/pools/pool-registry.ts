@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EngineError } from '../../api/errors';
 import { createDocumentStore, type DocumentStore } from '../../store';
 import { validatePoolName } from './names';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EngineError } from '../../api/errors';
 import { qemuImgError } from './errors';
 import { runQemuImg, type QemuImgRunOptions } from './run';

@@ -1,5 +1,5 @@
 import { dirname, isAbsolute, resolve } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod';
 import { EngineError } from '../../api/errors';
 import { runQemuImgOk, type QemuImgRunOptions } from './run';
 import type { ImageInfo, ImageInfoWithChain, ImageSnapshot } from './types';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { EngineError } from '../../api/errors';
 import { runQemuImgOk, type QemuImgRunOptions } from './run';
 import type { CreatableFormat } from './types';
