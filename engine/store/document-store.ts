@@ -21,6 +21,12 @@
  *   version does not know (house rule 8). `parse` must therefore strip unknown keys, not reject them.
  * - A corrupt or invalid file is a problem naming the file; the other documents still load.
  * - `watch` reports changes by any process within a second (fs.watch plus a polling scan).
+ * - `list` (also the one inside the lock that uniqueness checks use) stats every file and re-reads
+ *   and re-parses only those whose signature (inode, mtime, size) changed since this instance last
+ *   parsed them; what it returns is always a fresh copy.
+ * - After every write, the new version (or the deletion) is told synchronously to this process's
+ *   listeners of the root (`onLocalChange`), so an in-memory cache (`openDocumentCache`) is exact
+ *   under its own process's writes.
  *
  * Usage (the VM store):
  *   createDocumentStore({ root: join(virtdeskHome(), 'vms'), kind: 'vm', label: 'VM', fileName: 'vm.json',
@@ -32,12 +38,16 @@ import { lstat, mkdir, readdir, readFile, rename, rm, unlink } from 'node:fs/pro
 import { join } from 'node:path';
 import { EngineError } from '../api/errors';
 import { removeStaleTempFiles, syncDirectory, writeFileAtomic } from './atomic-write';
+import { frozenCopy } from './deep-freeze';
 import { assertDocumentId, isDocumentId } from './document-id';
+import { fileSignature, signatureOf, type FileSignature } from './file-signature';
 import { withFileLock } from './file-lock';
+import { publishLocalChange, type DocumentReading } from './local-changes';
 import { deepEqual, isPlainObject, mergeChanges, type JsonObject } from './merge-changes';
 import { watchDocuments, type WatchOptions } from './store-watcher';
 
 export type { WatchOptions } from './store-watcher';
+export type { DocumentReading } from './local-changes';
 
 /** What every stored document has; the store adds `schemaVersion` on write. */
 export interface StoredDocument {
@@ -94,6 +104,8 @@ export type Mutator<T> = (fresh: T) => Partial<T> | T | Promise<Partial<T> | T>;
 export interface DocumentStore<T extends StoredDocument> {
   readonly root: string;
   readonly kind: string;
+  /** Words for messages ("VM", "network"). */
+  readonly label: string;
   readonly fileName: string;
   /** All documents that load, sorted by name, and a problem for each file that does not. */
   list(): Promise<ListResult<T>>;
@@ -114,6 +126,13 @@ export interface DocumentStore<T extends StoredDocument> {
   fileOf(id: string): string;
   /** Reports ids whose document appeared, changed or disappeared, by any process. Returns stop. */
   watch(onChange: (ids: string[]) => void, options?: WatchOptions): () => void;
+  /** The ids that have a folder in the store (with or without a document in it). */
+  ids(): Promise<string[]>;
+  /**
+   * One document as a reader would load it now, with its file signature; `unchanged` when the file
+   * still has `knownSignature`. The document is shared and frozen: copy it before changing it.
+   */
+  read(id: string, knownSignature?: FileSignature): Promise<DocumentReading<T> | { status: 'unchanged'; signature: FileSignature }>;
 }
 
 type ReadOutcome<T> = { status: 'missing' } | { status: 'ok'; doc: T; raw: JsonObject } | { status: 'problem'; error: EngineError };
@@ -135,7 +154,6 @@ export function createDocumentStore<T extends StoredDocument>(options: DocumentS
 
   async function readDocument(id: string): Promise<ReadOutcome<T>> {
     const file = fileOf(id);
-    const fixHint = `Fix or move away ${file}; the other ${label}s are not affected.`;
     let text: string;
     try {
       text = await readFile(file, 'utf8');
@@ -143,6 +161,13 @@ export function createDocumentStore<T extends StoredDocument>(options: DocumentS
       if (hasCode(error, 'ENOENT') || hasCode(error, 'ENOTDIR')) return { status: 'missing' };
       return problem(file, `cannot be read: ${messageOf(error)}`, 'Check the permissions of the file and its folder.', error);
     }
+    return interpret(id, text);
+  }
+
+  /** What the text of document `id` loads as: migrated, parsed, checked against its folder. */
+  function interpret(id: string, text: string): ReadOutcome<T> {
+    const file = fileOf(id);
+    const fixHint = `Fix or move away ${file}; the other ${label}s are not affected.`;
     let raw: unknown;
     try {
       raw = JSON.parse(text);
@@ -184,9 +209,80 @@ export function createDocumentStore<T extends StoredDocument>(options: DocumentS
     return { status: 'ok', doc, raw: raw as JsonObject };
   }
 
-  function notFound(ref: string): EngineError {
-    return new EngineError('not-found', `No ${label} ${JSON.stringify(ref)}`, { hint: `List them with \`virtdesk ${kind} list\`.` });
+  /** Parsed documents by the signature of the file they came from (frozen, shared by this instance's readers). */
+  const parsed = new Map<string, { signature: FileSignature; doc: T }>();
+
+  /**
+   * Document `id` as it is now, re-read only when its signature changed. The signature is taken
+   * before the read: if the file is replaced in between, the newer text is kept under the older
+   * signature, which the next call sees differ, so it re-reads; a stale text is never kept.
+   */
+  async function readSigned(id: string, knownSignature?: FileSignature): Promise<DocumentReading<T> | { status: 'unchanged'; signature: FileSignature }> {
+    const signature = await fileSignature(fileOf(id));
+    if (signature === undefined) {
+      parsed.delete(id);
+      // Gone, or not stat-able (a permission problem is reported by the read).
+      const outcome = await readDocument(id);
+      if (outcome.status === 'missing') return { status: 'missing' };
+      if (outcome.status === 'problem') return { status: 'problem', error: outcome.error, signature: undefined };
+      return { status: 'ok', doc: frozenCopy(outcome.doc), signature: 'unknown' };
+    }
+    if (signature === knownSignature) return { status: 'unchanged', signature };
+    const known = parsed.get(id);
+    if (known?.signature === signature) return { status: 'ok', doc: known.doc, signature };
+    const outcome = await readDocument(id);
+    if (outcome.status === 'missing') {
+      parsed.delete(id);
+      return { status: 'missing' };
+    }
+    if (outcome.status === 'problem') {
+      // Problems are not kept: they are rare, and a fixed permission does not change the signature.
+      parsed.delete(id);
+      return { status: 'problem', error: outcome.error, signature };
+    }
+    const doc = frozenCopy(outcome.doc);
+    parsed.set(id, { signature, doc });
+    return { status: 'ok', doc, signature };
   }
+
+  async function listIds(): Promise<string[]> {
+    try {
+      return (await readdir(root)).filter(isDocumentId);
+    } catch (error) {
+      if (hasCode(error, 'ENOENT')) return [];
+      throw new EngineError('unavailable', `Cannot read the ${label} folder ${root}: ${messageOf(error)}`, { cause: error });
+    }
+  }
+
+  /** Every document (shared, frozen) and problem, as `list` returns them. */
+  async function listShared(): Promise<ListResult<T>> {
+    const ids = await listIds();
+    const present = new Set(ids);
+    for (const id of parsed.keys()) if (!present.has(id)) parsed.delete(id);
+    const readings = await Promise.all(ids.map((id) => readSigned(id)));
+    const items: T[] = [];
+    const problems: StoreProblem[] = [];
+    for (const reading of readings) {
+      if (reading.status === 'ok') items.push(reading.doc);
+      else if (reading.status === 'problem') problems.push({ file: String(reading.error.details?.file), message: reading.error.message });
+    }
+    return { items: sortByName(items), problems: problems.sort((a, b) => (a.file < b.file ? -1 : 1)) };
+  }
+
+  /** Tells this process's caches about the version just written (inside the lock). */
+  function published(id: string, text: string, written: { ino: number; mtimeMs: number; size: number }): void {
+    const outcome = interpret(id, text);
+    const signature = signatureOf(written);
+    if (outcome.status === 'ok') {
+      const doc = frozenCopy(outcome.doc);
+      parsed.set(id, { signature, doc });
+      publishLocalChange(root, { id, reading: { status: 'ok', doc, signature } });
+    } else if (outcome.status === 'problem') {
+      publishLocalChange(root, { id, reading: { status: 'problem', error: outcome.error, signature } });
+    }
+  }
+
+  const notFound = (ref: string): EngineError => notFoundError(label, kind, ref);
 
   async function get(id: string): Promise<T> {
     const outcome = await readDocument(id);
@@ -196,33 +292,13 @@ export function createDocumentStore<T extends StoredDocument>(options: DocumentS
   }
 
   async function list(): Promise<ListResult<T>> {
-    let entries: string[];
-    try {
-      entries = await readdir(root);
-    } catch (error) {
-      if (hasCode(error, 'ENOENT')) return { items: [], problems: [] };
-      throw new EngineError('unavailable', `Cannot read the ${label} folder ${root}: ${messageOf(error)}`, { cause: error });
-    }
-    const outcomes = await Promise.all(entries.filter(isDocumentId).map((id) => readDocument(id)));
-    const items: T[] = [];
-    const problems: StoreProblem[] = [];
-    for (const outcome of outcomes) {
-      if (outcome.status === 'ok') items.push(outcome.doc);
-      else if (outcome.status === 'problem') problems.push({ file: String(outcome.error.details?.file), message: outcome.error.message });
-    }
-    items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
-    problems.sort((a, b) => (a.file < b.file ? -1 : 1));
-    return { items, problems };
+    const { items, problems } = await listShared();
+    return { items: items.map((doc) => structuredClone(doc)), problems };
   }
 
   async function findByName(name: string): Promise<T | undefined> {
-    const matches = (await list()).items.filter((doc) => doc.name === name);
-    if (matches.length > 1) {
-      throw new EngineError('conflict', `${matches.length} ${label}s are named ${JSON.stringify(name)}: ${matches.map((doc) => doc.id).join(', ')}`, {
-        hint: 'Refer to it by id, and rename one of them.',
-      });
-    }
-    return matches[0];
+    const match = pickByName((await listShared()).items, name, label);
+    return match === undefined ? undefined : structuredClone(match);
   }
 
   async function resolve(idOrName: string): Promise<T> {
@@ -253,7 +329,8 @@ export function createDocumentStore<T extends StoredDocument>(options: DocumentS
   }
 
   async function runChecks(candidate: T, call: MutationOptions<T> | undefined): Promise<void> {
-    const others = (await list()).items.filter((doc) => doc.id !== candidate.id);
+    // Shared and frozen: a check reads the others, it never changes them.
+    const others = (await listShared()).items.filter((doc) => doc.id !== candidate.id);
     const clash = others.find((doc) => doc.name === candidate.name);
     if (clash) {
       throw new EngineError('already-exists', `A ${label} named ${JSON.stringify(candidate.name)} already exists (id ${clash.id})`, {
@@ -267,7 +344,9 @@ export function createDocumentStore<T extends StoredDocument>(options: DocumentS
 
   async function write(id: string, raw: JsonObject): Promise<void> {
     await removeStaleTempFiles(folderOf(id), fileName);
-    await writeFileAtomic(fileOf(id), JSON.stringify(raw, null, 2) + '\n');
+    const text = JSON.stringify(raw, null, 2) + '\n';
+    const written = await writeFileAtomic(fileOf(id), text);
+    published(id, text, written);
   }
 
   async function create(doc: T, call?: MutationOptions<T>): Promise<T> {
@@ -322,6 +401,8 @@ export function createDocumentStore<T extends StoredDocument>(options: DocumentS
       if (!(await exists(fileOf(id)))) throw notFound(id);
       if (call.keepFiles) {
         await unlink(fileOf(id));
+        parsed.delete(id);
+        publishLocalChange(root, { id, reading: { status: 'missing' } });
         await syncDirectory(folder);
         await removeStaleTempFiles(folder, fileName);
         return;
@@ -329,6 +410,8 @@ export function createDocumentStore<T extends StoredDocument>(options: DocumentS
       // Rename first so the document disappears in one step, then remove the rest at leisure.
       const trash = join(root, `.deleted-${id}-${randomBytes(4).toString('hex')}`);
       await rename(folder, trash);
+      parsed.delete(id);
+      publishLocalChange(root, { id, reading: { status: 'missing' } });
       await syncDirectory(root);
       await rm(trash, { recursive: true, force: true });
       await removeLeftoverTrash();
@@ -345,6 +428,7 @@ export function createDocumentStore<T extends StoredDocument>(options: DocumentS
   return {
     root,
     kind,
+    label,
     fileName,
     list,
     get,
@@ -357,7 +441,33 @@ export function createDocumentStore<T extends StoredDocument>(options: DocumentS
     folderOf,
     fileOf,
     watch: (onChange, watchOptions) => watchDocuments(root, fileName, onChange, watchOptions),
+    ids: listIds,
+    read: (id, knownSignature) => {
+      assertDocumentId(id, label);
+      return readSigned(id, knownSignature);
+    },
   };
+}
+
+/** Documents by name, then id: the order every list of the store has. */
+export function sortByName<T extends StoredDocument>(items: T[]): T[] {
+  return items.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.id < b.id ? -1 : 1));
+}
+
+/** The one document named `name` among `items`; conflict when hand edits left two with that name. */
+export function pickByName<T extends StoredDocument>(items: readonly T[], name: string, label: string): T | undefined {
+  const matches = items.filter((doc) => doc.name === name);
+  if (matches.length > 1) {
+    throw new EngineError('conflict', `${matches.length} ${label}s are named ${JSON.stringify(name)}: ${matches.map((doc) => doc.id).join(', ')}`, {
+      hint: 'Refer to it by id, and rename one of them.',
+    });
+  }
+  return matches[0];
+}
+
+/** The error for a reference that names no document, the same from the store and its caches. */
+export function notFoundError(label: string, kind: string, ref: string): EngineError {
+  return new EngineError('not-found', `No ${label} ${JSON.stringify(ref)}`, { hint: `List them with \`virtdesk ${kind} list\`.` });
 }
 
 async function exists(path: string): Promise<boolean> {

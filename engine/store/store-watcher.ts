@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, statSync, watch, type FSWatcher } from 'node:fs
 import { readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isDocumentId } from './document-id';
+import { signatureOf } from './file-signature';
 
 export interface WatchOptions {
   /** Period of the mtime scan that catches what fs.watch misses. Default 500 ms. */
@@ -12,9 +13,15 @@ export interface WatchOptions {
   useFsWatch?: boolean;
   /** Called when the callback throws or a scan fails; the watcher keeps going. */
   onError?: (error: unknown) => void;
+  /**
+   * Other files in each document's folder whose changes count as changes of the document (paths
+   * relative to the folder, e.g. 'template.json', 'saved/state.json'). fs.watch sees changes of
+   * their top-level entry; changes deeper down are found by the polling scan.
+   */
+  sideFiles?: readonly string[];
 }
 
-/** Identity of a document file: an atomic write renames a new inode in, so ino changes every time. */
+/** Identity of a document file and its side files: an atomic write renames a new inode in, so ino changes every time. */
 type Signature = string;
 
 /**
@@ -27,9 +34,11 @@ export function watchDocuments(root: string, fileName: string, onChange: (ids: s
   const debounceMs = options.debounceMs ?? 25;
   const useFsWatch = options.useFsWatch ?? true;
   const report = options.onError ?? (() => undefined);
+  const sideFiles = options.sideFiles ?? [];
+  const interesting = new Set([fileName, ...sideFiles.map((path) => path.split('/')[0]!)]);
 
   mkdirSync(root, { recursive: true });
-  let known = scanSync(root, fileName).documents;
+  let known = scanSync(root, fileName, sideFiles).documents;
   let stopped = false;
   let scanning = false;
   let rescan = false;
@@ -47,11 +56,13 @@ export function watchDocuments(root: string, fileName: string, onChange: (ids: s
     try {
       do {
         rescan = false;
-        const next = await scanAsync(root, fileName);
+        const next = await scanAsync(root, fileName, sideFiles);
         if (stopped) return;
         const changed = diff(known, next.documents);
         known = next.documents;
-        if (useFsWatch) syncFolderWatchers(next.folders);
+        // A document written into a new folder after this scan stat'ed it but before its watcher
+        // existed would wait for the poll; one more scan closes that gap.
+        if (useFsWatch && syncFolderWatchers(next.folders) > 0) schedule();
         if (changed.length > 0) {
           try {
             onChange(changed);
@@ -89,7 +100,9 @@ export function watchDocuments(root: string, fileName: string, onChange: (ids: s
     }
   };
 
-  function syncFolderWatchers(ids: string[]): void {
+  /** Returns how many folders got a new watcher. */
+  function syncFolderWatchers(ids: string[]): number {
+    let added = 0;
     const wanted = new Set(ids);
     for (const [id, watcher] of folderWatchers) {
       if (!wanted.has(id)) {
@@ -100,10 +113,14 @@ export function watchDocuments(root: string, fileName: string, onChange: (ids: s
     for (const id of wanted) {
       if (folderWatchers.has(id)) continue;
       const watcher = safeWatch(join(root, id), (filename) => {
-        if (filename === null || filename === fileName) schedule();
+        if (filename === null || interesting.has(filename)) schedule();
       });
-      if (watcher) folderWatchers.set(id, watcher);
+      if (watcher) {
+        folderWatchers.set(id, watcher);
+        added += 1;
+      }
     }
+    return added;
   }
 
   if (useFsWatch) {
@@ -131,9 +148,6 @@ function diff(before: Map<string, Signature>, after: Map<string, Signature>): st
   return changed;
 }
 
-function signatureOf(info: { ino: number; mtimeMs: number; size: number }): Signature {
-  return `${info.ino}:${info.mtimeMs}:${info.size}`;
-}
 
 function listIdsSync(root: string): string[] {
   try {
@@ -149,20 +163,26 @@ interface Scan {
   documents: Map<string, Signature>;
 }
 
-function scanSync(root: string, fileName: string): Scan {
+function scanSync(root: string, fileName: string, sideFiles: readonly string[]): Scan {
   const folders = listIdsSync(root);
   const documents = new Map<string, Signature>();
-  for (const id of folders) {
+  const statOrNone = (path: string) => {
     try {
-      documents.set(id, signatureOf(statSync(join(root, id, fileName))));
+      return signatureOf(statSync(path));
     } catch {
-      // no document in this folder (yet, or any more)
+      return '-';
     }
+  };
+  for (const id of folders) {
+    const main = statOrNone(join(root, id, fileName));
+    // no document in this folder (yet, or any more)
+    if (main === '-') continue;
+    documents.set(id, [main, ...sideFiles.map((side) => statOrNone(join(root, id, side)))].join('|'));
   }
   return { folders, documents };
 }
 
-async function scanAsync(root: string, fileName: string): Promise<Scan> {
+async function scanAsync(root: string, fileName: string, sideFiles: readonly string[]): Promise<Scan> {
   let folders: string[];
   try {
     folders = (await readdir(root)).filter(isDocumentId);
@@ -170,13 +190,14 @@ async function scanAsync(root: string, fileName: string): Promise<Scan> {
     folders = [];
   }
   const documents = new Map<string, Signature>();
+  const statOrNone = (path: string) => stat(path).then(signatureOf, () => '-');
   await Promise.all(
     folders.map(async (id) => {
-      try {
-        documents.set(id, signatureOf(await stat(join(root, id, fileName))));
-      } catch {
-        // no document in this folder (yet, or any more)
-      }
+      const main = await statOrNone(join(root, id, fileName));
+      // no document in this folder (yet, or any more)
+      if (main === '-') return;
+      const sides = await Promise.all(sideFiles.map((side) => statOrNone(join(root, id, side))));
+      documents.set(id, [main, ...sides].join('|'));
     }),
   );
   return { folders, documents };
