@@ -10,6 +10,7 @@ import { parseSize } from '../storage/size';
 import { DEFAULT_STOP_TIMEOUT_MS, pauseVm, rebootVm, resetVm, resumeVm, screenshotVm, sendKeysVm, stopVm } from '../vm/control';
 import { VmRegistry, type NewDisk } from '../vm/registry';
 import { connectSerialConsole } from '../vm/serial-mux/serial-console';
+import { claimSpeculativeLaunch } from '../vm/fast-start/speculative-launch';
 import { startVm } from '../vm/start';
 import { assertOperationAllowed, describeExitReason } from '../vm/states';
 import type { VmStatus } from '../vm/status';
@@ -254,7 +255,8 @@ const start: CliCommand = {
     const ref = positionals[0]!;
     const matches = all.filter((candidate) => candidate.id === ref || candidate.name === ref);
     const def = matches.length === 1 ? matches[0]! : await reg.resolve(ref);
-    const result = await startVm(def, { ...context(io), others: all, ...(values['discard-saved'] ? { discardSaved: true } : {}) });
+    const speculative = claimSpeculativeLaunch(def.id);
+    const result = await startVm(def, { ...context(io), others: all, ...(values['discard-saved'] ? { discardSaved: true } : {}), ...(speculative ? { speculative } : {}) });
     if (values.json) return printJson(io, { id: def.id, name: def.name, resumed: result.resumed ?? null, ...result.runtime });
     const how = result.resumed ? `Resumed VM "${def.name}" from its saved state` : `Started VM "${def.name}"`;
     io.stdout(`${how} (QEMU pid ${result.pid}; ${result.plan.accel.reason}; ${result.plan.cpuModel.reason}).\n`);

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { open, stat } from 'node:fs/promises';
 import { EngineError } from '../api/errors';
 import { findRunningQemu, readPidFile } from './pidfile';
@@ -72,11 +72,28 @@ function missingBinaryError(binary: string): EngineError {
   });
 }
 
+type Ended = { kind: 'error'; error: NodeJS.ErrnoException } | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null };
+
+/** A QEMU spawned detached and not yet known to be ready: what `awaitQemuReady` continues from. */
+export interface SpawnedQemu {
+  readonly binary: string;
+  readonly args: readonly string[];
+  readonly child: ChildProcess;
+  /** Where this run's output starts in qemu.log. */
+  readonly logOffset: number;
+  readonly ended: Promise<Ended>;
+}
+
+export type SpawnRequest = Pick<LaunchRequest<unknown>, 'vmId' | 'vmName' | 'binary' | 'args' | 'paths' | 'env' | 'onPhase'> & {
+  /** Said in qemu.log's header line, e.g. why this QEMU was spawned ahead of its start. */
+  note?: string;
+};
+
 /**
- * Starts QEMU detached (own session, stdio into the VM's qemu.log) so it outlives every Virtdesk
- * process, waits until its socket exists and `connect` succeeds, and returns its pid.
+ * Spawns QEMU detached (own session, stdio into the VM's qemu.log) so it outlives every Virtdesk
+ * process, after checking that the VM's QEMU is not already running and clearing stale sockets.
  */
-export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchResult<T>> {
+export async function spawnQemu(request: SpawnRequest): Promise<SpawnedQemu> {
   const { paths } = request;
   await prepareRuntimeDir(paths);
   const running = await findRunningQemu(paths);
@@ -89,7 +106,7 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
   let offset: number;
   try {
     offset = (await log.stat()).size;
-    const header = `[virtdesk] ${new Date().toISOString()} starting VM ${request.vmId}: ${[request.binary, ...request.args].map(quoteArg).join(' ')}\n`;
+    const header = `[virtdesk] ${new Date().toISOString()} starting VM ${request.vmId}${request.note ? ` (${request.note})` : ''}: ${[request.binary, ...request.args].map(quoteArg).join(' ')}\n`;
     await log.write(header);
     offset += Buffer.byteLength(header);
   } catch (error) {
@@ -97,11 +114,8 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
     throw error;
   }
 
-  type Ended = { kind: 'error'; error: NodeJS.ErrnoException } | { kind: 'exit'; code: number | null; signal: NodeJS.Signals | null };
-  let child;
-  let ended: Promise<Ended>;
   try {
-    child = spawn(request.binary, [...request.args], {
+    const child = spawn(request.binary, [...request.args], {
       detached: true,
       // A QEMU that aborts must not drop a core file wherever the caller happens to be.
       cwd: paths.runDir,
@@ -110,16 +124,42 @@ export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchRe
     });
     request.onPhase?.('spawned');
     // Listen before anything awaits: a spawn failure is emitted on the next tick.
-    const spawned = child;
-    ended = new Promise<Ended>((resolve) => {
-      spawned.once('error', (error) => resolve({ kind: 'error', error }));
-      spawned.once('exit', (code, signal) => resolve({ kind: 'exit', code, signal }));
+    const ended = new Promise<Ended>((resolve) => {
+      child.once('error', (error) => resolve({ kind: 'error', error }));
+      child.once('exit', (code, signal) => resolve({ kind: 'exit', code, signal }));
     });
+    return { binary: request.binary, args: [...request.args], child, logOffset: offset, ended };
   } finally {
     // The child holds its own copy of the descriptor.
     await log.close();
   }
+}
 
+/** Kills a spawned QEMU that will not be used (it is paused: the guest never ran) and clears its files. */
+export async function discardSpawnedQemu(spawned: SpawnedQemu, paths: VmRuntimePaths): Promise<void> {
+  if (spawned.child.exitCode === null && spawned.child.signalCode === null && spawned.child.pid !== undefined) {
+    try {
+      process.kill(spawned.child.pid, 'SIGKILL');
+    } catch {
+      // Already gone.
+    }
+  }
+  await spawned.ended;
+  await clearRuntimeFiles(paths).catch(() => undefined);
+}
+
+/** Spawns QEMU (see spawnQemu), waits until its socket exists and `connect` succeeds, and returns its pid. */
+export async function launchQemu<T>(request: LaunchRequest<T>): Promise<LaunchResult<T>> {
+  return awaitQemuReady(await spawnQemu(request), request);
+}
+
+/**
+ * Waits until a spawned QEMU's socket exists and `connect` succeeds. A QEMU that dies first is
+ * reported with its own message from qemu.log; one that hangs is killed at the deadline.
+ */
+export async function awaitQemuReady<T>(spawned: SpawnedQemu, request: LaunchRequest<T>): Promise<LaunchResult<T>> {
+  const { paths } = request;
+  const { child, ended, logOffset: offset } = spawned;
   // Called once QEMU is gone: it does not remove the sockets it created before failing.
   const failure = async (outcome: Ended): Promise<EngineError> => {
     await clearRuntimeFiles(paths).catch(() => undefined);

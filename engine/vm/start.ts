@@ -1,4 +1,4 @@
-import { copyFile, stat } from 'node:fs/promises';
+import { copyFile, readFile, stat } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { EngineError } from '../api/errors';
 import { decideAccelerator, type AccelDecision } from '../host/accel';
@@ -16,13 +16,16 @@ import { buildQemuArgv, type ArgvOptions, type NicBackend, type ResolvedFirmware
 import { QmpClient } from '../qemu/qmp';
 import { assertNotTemplate } from './clone/template';
 import { assertFilesUsable } from './file-checks';
-import { launchQemu } from './launcher';
+import { canGuessLaunch, definitionFingerprint, launchCacheKey, writeLaunchCache } from './fast-start/launch-cache';
+import { discardSpeculativeLaunch, matchesPlan, type SpeculativeLaunch } from './fast-start/speculative-launch';
+import { awaitQemuReady, launchQemu } from './launcher';
 import { findRunningQemu, waitForExit } from './pidfile';
 import { clearAfterExit, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
 import { clearLastExit, writeLastExit, writeRuntimeRecord, type RuntimeRecord } from './runtime-records';
 import { assertOperationAllowed } from './states';
 import { resumeFromSavedState } from './save-restore/restore';
 import { probeVmStatus } from './status';
+import { vmDefinitionFile } from './vm-files';
 
 export interface StartContext {
   home: string;
@@ -41,6 +44,8 @@ export interface StartContext {
   discardSaved?: boolean;
   /** Start into a given state instead of a fresh boot (a memory snapshot's revert); a saved state is then left alone. */
   resume?: StartResume;
+  /** A QEMU already spawned from the launch cache (the CLI's fast path): adopted if it runs the planned argv, else killed. */
+  speculative?: SpeculativeLaunch;
 }
 
 /**
@@ -154,6 +159,17 @@ async function explainLock(error: unknown, def: VmDefinition, ctx: StartContext)
   });
 }
 
+/** Keeps this start's command line for the next CLI start to guess from (engine/vm/fast-start). */
+async function rememberLaunch(def: VmDefinition, plan: StartPlan, ctx: StartContext): Promise<void> {
+  if (!canGuessLaunch(def)) return;
+  // Only when vm.json is still exactly what was started: the fast path fingerprints the file.
+  const definition = definitionFingerprint(def);
+  const stored: unknown = JSON.parse(await readFile(vmDefinitionFile(ctx.home, def.id), 'utf8'));
+  if (definitionFingerprint(stored) !== definition) return;
+  const key = await launchCacheKey({ definition, binary: plan.binary, runDir: plan.paths.runDir });
+  if (key) await writeLaunchCache(ctx.home, def.name, { version: 1, vmId: def.id, key, binary: plan.binary, args: plan.args });
+}
+
 /**
  * Starts a VM: plan, launch QEMU detached and paused, connect to its one-shot QMP monitor
  * (which only answers once every device is created), record what was decided, `cont`.
@@ -161,18 +177,30 @@ async function explainLock(error: unknown, def: VmDefinition, ctx: StartContext)
  */
 export async function startVm(def: VmDefinition, ctx: StartContext): Promise<StartResult> {
   const paths = vmRuntimePaths(ctx.home, def.id, ctx.env);
-  const status = await probeVmStatus(paths, def.name);
-  assertOperationAllowed('start', status.state, def.name);
-  await assertNotTemplate(ctx.home, def);
-  const resume = ctx.resume ?? (await resumeFromSavedState(def, ctx));
-  const plan = await planStart(def, ctx, {
-    ...(resume?.incoming ? { incoming: resume.incoming } : {}),
-    ...(resume?.machineType ? { machineType: resume.machineType } : {}),
-  });
+  let speculative = ctx.speculative;
+  let resume: StartResume | undefined;
+  let plan: StartPlan;
+  try {
+    // A speculative launch checked that no QEMU ran before spawning its own (now running, paused).
+    if (!speculative) assertOperationAllowed('start', (await probeVmStatus(paths, def.name)).state, def.name);
+    await assertNotTemplate(ctx.home, def);
+    resume = ctx.resume ?? (await resumeFromSavedState(def, ctx));
+    plan = await planStart(def, ctx, {
+      ...(resume?.incoming ? { incoming: resume.incoming } : {}),
+      ...(resume?.machineType ? { machineType: resume.machineType } : {}),
+    });
+  } catch (error) {
+    if (speculative) await discardSpeculativeLaunch(speculative);
+    throw error;
+  }
+  if (speculative && (resume || !matchesPlan(speculative, plan))) {
+    await discardSpeculativeLaunch(speculative);
+    speculative = undefined;
+  }
   ctx.onPhase?.('planned');
   let launched;
   try {
-    launched = await launchQemu({
+    const request = {
       vmId: def.id,
       vmName: def.name,
       binary: plan.binary,
@@ -183,7 +211,8 @@ export async function startVm(def: VmDefinition, ctx: StartContext): Promise<Sta
       ...(ctx.onPhase ? { onPhase: ctx.onPhase } : {}),
       // waitForSocket: QEMU binds the socket a moment before it listens on it.
       connect: () => QmpClient.connect(paths.qmpCommandSocket, { timeoutMs: ctx.timeoutMs ?? 30_000, waitForSocket: true }),
-    });
+    };
+    launched = speculative ? await awaitQemuReady(speculative.spawned, request) : await launchQemu(request);
   } catch (error) {
     await releaseNicBackends(def, { home: ctx.home, env: ctx.env, ...(ctx.networks ? { networks: ctx.networks } : {}) }).catch(() => undefined);
     const explained = await explainLock(error, def, ctx);
@@ -227,5 +256,6 @@ export async function startVm(def: VmDefinition, ctx: StartContext): Promise<Sta
     await qmp.close().catch(() => undefined);
   }
   await resume?.done?.();
+  if (!resume) await rememberLaunch(def, plan, ctx).catch(() => undefined);
   return { pid: launched.pid, plan, runtime, exited: launched.exited, ...(resume ? { resumed: resume.what } : {}) };
 }

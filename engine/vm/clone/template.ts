@@ -1,11 +1,10 @@
 import { chmod, readFile, rm, stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { EngineError } from '../../api/errors';
 import type { VmDefinition } from '../../model';
 import { imageInfo } from '../../storage/qemu-img/info';
 import { canonicalPath } from '../../storage/usage';
 import { writeFileAtomic } from '../../store';
-import { vmDataDir } from '../runtime-dir';
+import { templateMarkFile } from '../vm-files';
 
 /**
  * A template is a VM kept read-only as the base of linked clones: it cannot be started, edited or
@@ -18,13 +17,9 @@ interface TemplateMark {
   modes: Record<string, number>;
 }
 
-function markFile(home: string, vmId: string): string {
-  return join(vmDataDir(home, vmId), 'template.json');
-}
-
 async function readMark(home: string, vmId: string): Promise<TemplateMark | undefined> {
   try {
-    return JSON.parse(await readFile(markFile(home, vmId), 'utf8')) as TemplateMark;
+    return JSON.parse(await readFile(templateMarkFile(home, vmId), 'utf8')) as TemplateMark;
   } catch {
     return undefined;
   }
@@ -62,7 +57,7 @@ export async function markTemplate(home: string, def: VmDefinition, state: { run
     if (!info) throw new EngineError('not-found', `Cannot make VM "${def.name}" a template: its disk ${disk.id} (${disk.source}) does not exist.`, { hint: 'Fix or detach the disk first.' });
     modes[disk.source] = info.mode & 0o7777;
   }
-  await writeFileAtomic(markFile(home, def.id), `${JSON.stringify({ markedAt: new Date().toISOString(), modes } satisfies TemplateMark, null, 2)}\n`);
+  await writeFileAtomic(templateMarkFile(home, def.id), `${JSON.stringify({ markedAt: new Date().toISOString(), modes } satisfies TemplateMark, null, 2)}\n`);
   for (const [path, mode] of Object.entries(modes)) await chmod(path, mode & ~0o222);
 }
 
@@ -101,5 +96,5 @@ export async function unmarkTemplate(home: string, def: VmDefinition, others: re
       if (error.code !== 'ENOENT') throw error;
     });
   }
-  await rm(markFile(home, def.id), { force: true });
+  await rm(templateMarkFile(home, def.id), { force: true });
 }

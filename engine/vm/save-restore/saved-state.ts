@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import * as z from 'zod';
 import { writeFileAtomic } from '../../store';
 import { vmDataDir } from '../runtime-dir';
+import { savedStateRecordFile } from '../vm-files';
 
 /**
  * A VM's saved state (`virtdesk vm save`): QEMU's migration stream of the paused guest in
@@ -38,25 +39,21 @@ export function partialMemoryFile(home: string, vmId: string): string {
   return join(savedStateDir(home, vmId), '.memory.vmstate.partial');
 }
 
-function recordFile(home: string, vmId: string): string {
-  return join(savedStateDir(home, vmId), 'state.json');
-}
-
 /** The saved state's record, or undefined when the VM has none (or it is unreadable, then `problem`). */
 export async function readSavedState(home: string, vmId: string): Promise<(SavedStateRecord & { file: string }) | { problem: string; file: string } | undefined> {
   let text: string;
   try {
-    text = await readFile(recordFile(home, vmId), 'utf8');
+    text = await readFile(savedStateRecordFile(home, vmId), 'utf8');
   } catch {
     return undefined;
   }
   const file = savedMemoryFile(home, vmId);
   try {
     const parsed = savedStateSchema.safeParse(JSON.parse(text));
-    if (!parsed.success) return { problem: `${recordFile(home, vmId)} is not a valid saved-state record`, file };
+    if (!parsed.success) return { problem: `${savedStateRecordFile(home, vmId)} is not a valid saved-state record`, file };
     return { ...parsed.data, file };
   } catch {
-    return { problem: `${recordFile(home, vmId)} is not valid JSON`, file };
+    return { problem: `${savedStateRecordFile(home, vmId)} is not valid JSON`, file };
   }
 }
 
@@ -68,7 +65,7 @@ export async function savedAt(home: string, vmId: string): Promise<string | null
 }
 
 export async function writeSavedStateRecord(home: string, vmId: string, record: SavedStateRecord): Promise<void> {
-  await writeFileAtomic(recordFile(home, vmId), `${JSON.stringify(savedStateSchema.parse(record), null, 2)}\n`);
+  await writeFileAtomic(savedStateRecordFile(home, vmId), `${JSON.stringify(savedStateSchema.parse(record), null, 2)}\n`);
 }
 
 /** Throws the saved state away; the next start boots afresh. */
