@@ -75,6 +75,12 @@ export default tseslint.config(
     rules: { 'no-restricted-imports': ['error', layering.renderer] },
   },
   {
+    // CommonJS on purpose (bin/virtdesk.cjs): Node starts a CommonJS main faster.
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs' },
+    rules: { '@typescript-eslint/no-require-imports': 'off' },
+  },
+  {
     files: ['main/**/*.ts'],
     rules: { 'no-restricted-imports': ['error', { patterns: [{ group: ['**/renderer/**'], message: 'main/ never imports renderer code.' }] }] },
   },

@@ -49,7 +49,7 @@ export interface VmStartBenchContext {
   home: string;
   env: NodeJS.ProcessEnv;
   def: VmDefinition;
-  /** The built CLI (a private copy of dist/node/cli.mjs) when it has the vm commands. */
+  /** The built CLI (a private copy of dist/node/cli.cjs) when it has the vm commands. */
   cli?: string;
 }
 

@@ -1,22 +1,31 @@
-import type { CliCommand } from '../engine/cli/command';
-import { processIo } from '../engine/cli/command';
-import { engineCommands } from '../engine/cli/commands';
-import { runCli } from '../engine/cli/run-cli';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { guessVmStart } from '../engine/cli/guess-vm-start';
 
 /**
- * `serve` loads the whole engine (every service and API schema); it is imported only when run,
- * so short commands like `vm start` do not pay for it.
+ * Entry of the `virtdesk` binary, built as CommonJS (dist/node/cli.cjs) and kept tiny: a CommonJS
+ * main spares Node its ES module loader at start-up, and `vm start` spawns QEMU from its launch
+ * cache (engine/vm/fast-start) before the CLI proper (dist/node/cli-main.mjs) and the engine load.
  */
-const serve: CliCommand = {
-  path: ['serve'],
-  summary: 'Serve the Virtdesk UI to a browser (headless host)',
-  usage: 'virtdesk serve [--port N] [--host 127.0.0.1] [--allow-remote --tls-cert FILE --tls-key FILE]',
-  run: async (args, io) => {
-    const { builtLocations, serveCommand } = await import('./serve/serve-command');
-    return serveCommand.run(args, io, builtLocations(import.meta.url));
-  },
-};
+async function main(): Promise<void> {
+  const argv = process.argv.slice(2);
+  await guessVmStart(argv, process.env);
+  await import(pathToFileURL(join(__dirname, 'cli-main.mjs')).href);
+}
 
-/** Entry of the `virtdesk` binary: the engine's commands plus the hosts that live in main/. */
-const code = await runCli(process.argv.slice(2), [...engineCommands, serve], processIo);
-process.exitCode = code;
+let finished = false;
+// A command left waiting on something that can no longer happen must not end as a silent success.
+process.once('beforeExit', () => {
+  if (finished) return;
+  process.stderr.write('virtdesk: internal error: the command stopped before it finished\n');
+  process.exitCode = 70;
+});
+
+main().then(
+  () => (finished = true),
+  (error: unknown) => {
+    finished = true;
+    process.stderr.write(`virtdesk: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    process.exitCode = 70;
+  },
+);

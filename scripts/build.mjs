@@ -14,7 +14,7 @@ const requireShim = "import { createRequire as __virtdeskCreateRequire } from 'n
 
 /** Node entry points: name in dist/node → source. Entries whose source does not exist yet are skipped. */
 const nodeEntries = {
-  cli: 'main/cli.ts',
+  'cli-main': 'main/cli-main.ts',
   supervisor: 'engine/vm/supervisor-main.ts',
   'privileged-helper': 'engine/network/privileged/helper-main.ts',
   bench: 'bench/main.ts',
@@ -42,6 +42,25 @@ async function buildNode() {
   });
 }
 
+/**
+ * The `virtdesk` entry as CommonJS: Node starts a CommonJS main without initialising its ES module
+ * loader, which is time `vm start` would otherwise spend before spawning QEMU (main/cli.ts).
+ */
+async function buildCliEntry() {
+  await esbuild({
+    absWorkingDir: root,
+    entryPoints: { cli: 'main/cli.ts' },
+    outdir: 'dist/node',
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: true,
+    logLevel: quiet ? 'warning' : 'info',
+  });
+}
+
 async function buildElectron() {
   const common = {
     absWorkingDir: root,
@@ -64,4 +83,4 @@ async function buildRenderer() {
 
 await rm(`${root}/dist/node`, { recursive: true, force: true });
 await rm(`${root}/dist/electron`, { recursive: true, force: true });
-await Promise.all([buildRenderer(), buildNode(), buildElectron()]);
+await Promise.all([buildRenderer(), buildNode(), buildCliEntry(), buildElectron()]);

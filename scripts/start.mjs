@@ -45,7 +45,7 @@ function run(command, args, env) {
 }
 
 const why = electronUnavailable();
-const serveArgs = [join(root, 'dist/node/cli.mjs'), 'serve', ...process.argv.slice(2)];
+const serveArgs = [join(root, 'dist/node/cli.cjs'), 'serve', ...process.argv.slice(2)];
 if (why) {
   process.stdout.write(`Electron cannot start here: ${why}. Starting the browser UI instead (virtdesk serve); open the URL below.\n`);
   process.exitCode = await run(process.execPath, serveArgs);

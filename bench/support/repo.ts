@@ -48,13 +48,13 @@ export function builtCli(): Promise<{ path: string } | { missing: string }> {
   privateBuild ??= (async () => {
     const dist = join(repoRoot(), 'dist');
     for (let attempt = 0; attempt < 30; attempt++) {
-      if (existsSync(join(dist, 'node', 'cli.mjs')) && existsSync(join(dist, 'node', 'supervisor.mjs')) && existsSync(join(dist, 'renderer', 'index.html'))) {
+      if (existsSync(join(dist, 'node', 'cli.cjs')) && existsSync(join(dist, 'node', 'supervisor.mjs')) && existsSync(join(dist, 'renderer', 'index.html'))) {
         const copy = await mkdtemp(join(tmpdir(), 'vdbench-dist-'));
         process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
         try {
           await cp(join(dist, 'node'), join(copy, 'node'), { recursive: true });
           await cp(join(dist, 'renderer'), join(copy, 'renderer'), { recursive: true });
-          if (existsSync(join(copy, 'node', 'cli.mjs')) && existsSync(join(copy, 'renderer', 'index.html'))) return { path: join(copy, 'node', 'cli.mjs') };
+          if (existsSync(join(copy, 'node', 'cli.cjs')) && existsSync(join(copy, 'renderer', 'index.html'))) return { path: join(copy, 'node', 'cli.cjs') };
         } catch {
           // dist/ changed under the copy (a rebuild): try again.
         }

@@ -70,7 +70,7 @@ async function openRpc(origin: string, cookie: { name: string; value: string }):
 }
 
 /**
- * Starts the built `virtdesk serve` (dist/node/cli.mjs) on a free loopback port with `home` as
+ * Starts the built `virtdesk serve` (dist/node/cli.cjs) on a free loopback port with `home` as
  * VIRTDESK_HOME and a short runtime folder, signs in and opens an RPC connection.
  */
 export async function startServe(home: string): Promise<ServeHost> {

@@ -8,7 +8,7 @@ import { forkWorkerFactory } from '../../engine/vm/worker';
 import { ConsoleTickets } from './console-tickets';
 import { startServer } from './server';
 
-/** Where the built parts are, as seen from the bundled entry (dist/node/cli.mjs). */
+/** Where the built parts are, as seen from the bundled CLI (dist/node/cli-main.mjs, beside cli.cjs). */
 export interface BuiltLocations {
   rendererRoot: string;
   supervisorEntry: string;

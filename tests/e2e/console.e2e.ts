@@ -14,7 +14,7 @@ import { startServeProcess, type ServeProcess } from '../support/serve-process';
 import { waitForSerial } from '../support/vm-helpers';
 
 const run = promisify(execFile);
-const cliPath = fileURLToPath(new URL('../../dist/node/cli.mjs', import.meta.url));
+const cliPath = fileURLToPath(new URL('../../dist/node/cli.cjs', import.meta.url));
 
 let serve: ServeProcess;
 let guest: TestGuest;

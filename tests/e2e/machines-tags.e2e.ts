@@ -18,7 +18,7 @@ const ids: Record<string, string> = {};
 let lab = 'Lab';
 
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, ['dist/node/cli.mjs', ...args], { env: { ...process.env, VIRTDESK_HOME: serve.home }, timeout: 120_000 });
+  const { stdout } = await run(process.execPath, ['dist/node/cli.cjs', ...args], { env: { ...process.env, VIRTDESK_HOME: serve.home }, timeout: 120_000 });
   return stdout;
 }
 
@@ -52,7 +52,7 @@ test('the CLI takes --tag and lists tags', async () => {
   expect(await cli('vm', 'list')).toMatch(/web-1\s+stopped.*web, Lab/);
   const listed = JSON.parse(await cli('vm', 'list', '--json')) as { name: string; tags: string[] }[];
   expect(Object.fromEntries(listed.map((vm) => [vm.name, vm.tags]))).toEqual({ 'web-1': ['web', 'Lab'], 'db-1': ['db', 'lab'], plain: [] });
-  await expect(run(process.execPath, ['dist/node/cli.mjs', 'vm', 'create', 'bad', '--tag', 'a/b'], { env: { ...process.env, VIRTDESK_HOME: serve.home } })).rejects.toMatchObject({
+  await expect(run(process.execPath, ['dist/node/cli.cjs', 'vm', 'create', 'bad', '--tag', 'a/b'], { env: { ...process.env, VIRTDESK_HOME: serve.home } })).rejects.toMatchObject({
     stderr: expect.stringMatching(/tags\.0: a tag may hold only letters/),
   });
 });

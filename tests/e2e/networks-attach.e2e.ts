@@ -27,7 +27,7 @@ test.describe.configure({ mode: 'serial' });
 test.skip(!isRoot, 'virtual networks need root here (elsewhere the engine asks through pkexec)');
 
 async function cli(...args: string[]): Promise<string> {
-  const { stdout } = await run(process.execPath, ['dist/node/cli.mjs', ...args], { env: { ...process.env, VIRTDESK_HOME: serve.home }, timeout: 120_000 });
+  const { stdout } = await run(process.execPath, ['dist/node/cli.cjs', ...args], { env: { ...process.env, VIRTDESK_HOME: serve.home }, timeout: 120_000 });
   return stdout;
 }
 

@@ -31,7 +31,7 @@ test.beforeAll(async ({ browser }) => {
 
 test.afterAll(async () => {
   // Whatever a failed run left: the CLI removes the network and all it made on the host.
-  if (serve) await run(process.execPath, ['dist/node/cli.mjs', 'net', 'delete', name, '--force'], { env: { ...process.env, VIRTDESK_HOME: serve.home } }).catch(() => undefined);
+  if (serve) await run(process.execPath, ['dist/node/cli.cjs', 'net', 'delete', name, '--force'], { env: { ...process.env, VIRTDESK_HOME: serve.home } }).catch(() => undefined);
   await context?.close();
   await serve?.stop();
 });

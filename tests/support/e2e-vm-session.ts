@@ -31,7 +31,7 @@ export async function openVmSession(browser: Browser): Promise<VmSession> {
   // A private copy of the built CLI, so a rebuild of dist/ during the run cannot pull it away.
   const cliCopy = await mkdtemp(join(tmpdir(), 'virtdesk-e2e-cli-'));
   await cp(builtCli, cliCopy, { recursive: true });
-  const cliPath = join(cliCopy, 'cli.mjs');
+  const cliPath = join(cliCopy, 'cli.cjs');
   const guest = await ensureTestGuest();
   const serve = await startServeProcess();
   // One browser session for the file: the launch URL's token is single-use.

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-const cli = fileURLToPath(new URL('../../dist/node/cli.mjs', import.meta.url));
+const cli = fileURLToPath(new URL('../../dist/node/cli.cjs', import.meta.url));
 
 export interface ServeProcess {
   /** The launch URL with its one-time token. */
