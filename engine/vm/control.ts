@@ -120,13 +120,9 @@ export async function resetVm(def: VmDefinition, ctx: ControlContext): Promise<v
   await withCommandQmp(paths, def.name, (qmp) => qmp.systemReset());
 }
 
-/**
- * `set-action` (QEMU ≥ 6.0) is not in the typed command table yet; this is the one place that
- * calls it. TODO(qmp owner): add `'set-action'` to engine/qemu/qmp/commands.ts and drop the cast.
- */
+/** What QEMU does when the guest powers off (QEMU ≥ 6.0). */
 async function setShutdownAction(qmp: QmpClient, action: 'poweroff' | 'pause'): Promise<void> {
-  const execute = qmp.execute.bind(qmp) as unknown as (command: string, args: Record<string, unknown>) => Promise<unknown>;
-  await execute('set-action', { shutdown: action });
+  await qmp.execute('set-action', { shutdown: action });
 }
 
 /**

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../engine/qemu/qmp/client';
+import { TYPED_QMP_COMMANDS } from '../../engine/qemu/qmp/command-names';
 import { QmpClosedError, QmpCommandError } from '../../engine/qemu/qmp/errors';
 import type { VmDomainEvent } from '../../engine/qemu/qmp/events';
 
@@ -74,6 +75,13 @@ function nextEvent(client: QmpClient, type: VmDomainEvent['type'], timeoutMs = 1
 }
 
 describe('QMP against real QEMU', () => {
+  it('knows every command of the typed table (names from query-commands)', async () => {
+    const { client } = await launch();
+    const available = new Set((await client.execute('query-commands')).map((command) => command.name));
+    expect(TYPED_QMP_COMMANDS.length).toBeGreaterThan(50);
+    expect(TYPED_QMP_COMMANDS.filter((name) => !available.has(name))).toEqual([]);
+  });
+
   it('greets, reports prelaunch, and pauses/resumes with events', async () => {
     const { client } = await launch();
     expect(client.greeting.version.major).toBeGreaterThanOrEqual(7);

@@ -269,7 +269,34 @@ export interface QmpCommandTable {
   migrate_cancel: { args: NoArgs; result: Empty };
   'query-migrate': { args: NoArgs; result: QmpMigrationInfo };
   'migrate-set-parameters': { args: QmpMigrateSetParameters; result: Empty };
+  /** With `-incoming defer`: where the incoming migration stream comes from. */
+  'migrate-incoming': { args: { uri: string }; result: Empty };
+  /** Several actions at one instant: all are done or none (internal disk snapshots of every disk). */
+  transaction: { args: { actions: QmpTransactionAction[] }; result: Empty };
+  'blockdev-snapshot-internal-sync': { args: QmpInternalSnapshotRef; result: Empty };
+  'blockdev-snapshot-delete-internal-sync': { args: QmpInternalSnapshotRef; result: QmpInternalSnapshotInfo };
+  /** What QEMU does on guest events (QEMU ≥ 6.0); Virtdesk sets the shutdown action only. */
+  'set-action': { args: { shutdown?: 'poweroff' | 'pause'; reboot?: 'reset' | 'shutdown'; panic?: 'pause' | 'shutdown' | 'none' }; result: Empty };
 }
+
+/** An internal (qcow2) snapshot `name` of block node `device`. */
+export interface QmpInternalSnapshotRef {
+  device: string;
+  name: string;
+}
+
+export interface QmpInternalSnapshotInfo {
+  id: string;
+  name: string;
+  'vm-state-size': number;
+  'date-sec': number;
+  'date-nsec': number;
+  'vm-clock-sec': number;
+  'vm-clock-nsec': number;
+}
+
+/** The transaction actions Virtdesk uses. */
+export type QmpTransactionAction = { type: 'blockdev-snapshot-internal-sync'; data: QmpInternalSnapshotRef };
 
 export type QmpCommandName = keyof QmpCommandTable;
 export type QmpArgs<C extends QmpCommandName> = QmpCommandTable[C]['args'];
