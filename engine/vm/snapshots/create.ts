@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../../api/errors';
+import { MAX_SNAPSHOT_DESCRIPTION_LENGTH } from '../../api/snapshot-names';
 import type { VmDefinition } from '../../model';
 import type { QmpClient } from '../../qemu/qmp';
 import { assertNotTemplate } from '../clone/template';
@@ -40,7 +41,7 @@ export interface CreateSnapshotRequest {
   onProgress?: (fraction: number) => void;
 }
 
-export const MAX_SNAPSHOT_DESCRIPTION_LENGTH = 4096;
+export { MAX_SNAPSHOT_DESCRIPTION_LENGTH };
 
 /** Fields vm-service records as waiting for a restart (the running QEMU does not have them yet). */
 async function pendingRestart(paths: VmRuntimePaths): Promise<string[]> {
