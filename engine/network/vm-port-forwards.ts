@@ -1,6 +1,7 @@
 import { EngineError } from '../api/errors';
 import type { VmDefinition } from '../model/definition';
 import type { Nic, PortForward, PortProtocol } from '../model/nic';
+import { assertNotTemplate } from '../vm/clone/template';
 import { findRunningQemu } from '../vm/pidfile';
 import { withCommandQmp } from '../vm/qmp-session';
 import { vmRuntimePaths } from '../vm/runtime-dir';
@@ -102,6 +103,7 @@ export async function listVmPortForwards(ctx: VmPortForwardContext, ref: string)
 export async function addVmPortForward(ctx: VmPortForwardContext, ref: string, forward: PortForward, options: { nic?: string } = {}): Promise<{ nic: string; applied: boolean }> {
   const store = ctx.store ?? openVmStore(ctx.home);
   const def = await store.resolve(ref);
+  await assertNotTemplate(ctx.home, def, 'edit');
   const nic = pickUserNic(def, options.nic);
   assertNoForwardClash(userNics(def).flatMap((n) => n.network.portForwards), forward);
   for (const other of (await store.list()).items) {
@@ -134,6 +136,7 @@ export async function addVmPortForward(ctx: VmPortForwardContext, ref: string, f
 export async function removeVmPortForward(ctx: VmPortForwardContext, ref: string, selector: ForwardSelector, options: { nic?: string } = {}): Promise<{ nic: string; removed: PortForward; applied: boolean }> {
   const store = ctx.store ?? openVmStore(ctx.home);
   const def = await store.resolve(ref);
+  await assertNotTemplate(ctx.home, def, 'edit');
   const found = userNics(def)
     .filter((n) => options.nic === undefined || n.id === options.nic)
     .flatMap((n) => n.network.portForwards.filter((f) => matches(f, selector)).map((f) => ({ nic: n.id, forward: f })));

@@ -6,7 +6,9 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotCommands } from '../../engine/cli/snapshot-commands';
 import { createVmCommands } from '../../engine/cli/vm-commands';
+import { addVmPortForward } from '../../engine/network/vm-port-forwards';
 import { imageInfo } from '../../engine/storage/qemu-img/info';
+import { attachDisk, detachDisk } from '../../engine/storage/vm-media/vm-media';
 import { VmRegistry } from '../../engine/vm/registry';
 import { SerialShell } from '../fixtures/storage/serial-shell';
 import { ensureTestGuest, readMarker, READY_LINE, type TestGuest } from '../guest/guest';
@@ -78,6 +80,12 @@ describe('templates and linked clones', () => {
     const snapshotRefused = await cli('snapshot', 'create', 'base', 'x');
     expect(snapshotRefused.code).toBe(1);
     expect(snapshotRefused.stderr).toContain('Cannot snapshot VM "base": it is a template');
+    // Hardware and forwards are part of what a template keeps read-only, from every entry point.
+    const ctx = { home: home.home, env: home.env };
+    await expect(attachDisk(ctx, { vm: 'base', source: guest.blankQcow2, readOnly: true })).rejects.toThrow('Cannot edit VM "base": it is a template');
+    await expect(detachDisk(ctx, { vm: 'base', disk: baseImage })).rejects.toThrow('Cannot edit VM "base": it is a template');
+    await expect(addVmPortForward(ctx, 'base', { protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 18080, guestPort: 80 })).rejects.toThrow('Cannot edit VM "base": it is a template');
+    expect((await registry.resolve('base')).disks).toHaveLength(1);
 
     const baseSum = await sha256(baseImage);
     const started = Date.now();

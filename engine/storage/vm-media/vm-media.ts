@@ -8,6 +8,7 @@ import type { QemuProps } from '../../qemu/argv';
 import type { QmpClient } from '../../qemu/qmp';
 import type { QmpBlockdevOptions, QmpDeviceProps } from '../../qemu/qmp/commands';
 import { QmpCommandError } from '../../qemu/qmp/errors';
+import { assertNotTemplate } from '../../vm/clone/template';
 import { findRunningQemu } from '../../vm/pidfile';
 import { withCommandQmp } from '../../vm/qmp-session';
 import { vmRuntimePaths } from '../../vm/runtime-dir';
@@ -137,6 +138,7 @@ async function plugDisk(qmp: QmpClient, def: VmDefinition, disk: Disk): Promise<
 export async function attachDisk(ctx: VmMediaContext, request: AttachDiskRequest): Promise<MediaChangeResult & { disk: Disk }> {
   const store = openVmStore(ctx.home);
   const def = await store.resolve(request.vm);
+  await assertNotTemplate(ctx.home, def, 'edit');
   const source = await canonicalPath(request.source);
   const { info } = await probeImage(source, request.format, { env: ctx.env });
   if (info.format !== 'qcow2' && info.format !== 'raw') {
@@ -211,6 +213,7 @@ async function detachLive(ctx: VmMediaContext, def: VmDefinition, deviceId: stri
 export async function detachDisk(ctx: VmMediaContext, request: { vm: string; disk: string }): Promise<MediaChangeResult> {
   const store = openVmStore(ctx.home);
   const def = await store.resolve(request.vm);
+  await assertNotTemplate(ctx.home, def, 'edit');
   const wanted = request.disk.includes('/') ? await canonicalPath(request.disk) : undefined;
   let disk: Disk | undefined;
   for (const d of def.disks) if (d.id === request.disk || (wanted !== undefined && (await canonicalPath(d.source)) === wanted)) disk = d;
@@ -252,6 +255,7 @@ async function swapMedium(qmp: QmpClient, cdrom: Cdrom, media: string | null): P
 export async function changeCdromMedia(ctx: VmMediaContext, request: { vm: string; media: string | null; cdrom?: string }): Promise<MediaChangeResult> {
   const store = openVmStore(ctx.home);
   const def = await store.resolve(request.vm);
+  await assertNotTemplate(ctx.home, def, 'edit');
   const cdrom = request.cdrom ? def.cdroms.find((c) => c.id === request.cdrom) : def.cdroms[0];
   if (!cdrom) {
     throw new EngineError('not-found', request.cdrom ? `VM "${def.name}" has no CD-ROM drive "${request.cdrom}".` : `VM "${def.name}" has no CD-ROM drive.`, {
