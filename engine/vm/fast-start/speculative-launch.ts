@@ -65,12 +65,17 @@ export async function launchSpeculatively(home: string, vmName: string, env: Nod
   try {
     const entry = await readLaunchCache(home, vmName);
     if (!entry) return undefined;
-    const stored: unknown = JSON.parse(await readFile(vmDefinitionFile(home, entry.vmId), 'utf8'));
+    const [text, saved, template] = await Promise.all([
+      readFile(vmDefinitionFile(home, entry.vmId), 'utf8'),
+      exists(savedStateRecordFile(home, entry.vmId)),
+      exists(templateMarkFile(home, entry.vmId)),
+    ]);
+    if (saved || template) return undefined;
+    const stored: unknown = JSON.parse(text);
     if (typeof stored !== 'object' || stored === null || (stored as { name?: unknown }).name !== vmName) return undefined;
     const paths = vmRuntimePaths(home, entry.vmId, env);
     const key = await launchCacheKey({ definition: definitionFingerprint(stored), binary: entry.binary, runDir: paths.runDir });
     if (key !== entry.key) return undefined;
-    if ((await exists(savedStateRecordFile(home, entry.vmId))) || (await exists(templateMarkFile(home, entry.vmId)))) return undefined;
     // Refuses (throws) when the VM's QEMU is already running, before touching its files.
     const spawned = await spawnQemu({ vmId: entry.vmId, vmName, binary: entry.binary, args: entry.args, paths, env, note: SPECULATIVE_NOTE });
     // Detached QEMU must not keep this process alive; unclaimed, it is killed at exit instead.
