@@ -1,9 +1,10 @@
-import { tagKey, type VmStateName, type VmSummary } from '../../../../engine/api/vm-api';
+import type { VmSummary } from '../../../../engine/api/vm-api';
+import { vmMatcher, type StateFilter } from './vms-match';
+import type { VmSortKey, VmSortOrder } from './vms-sort';
 
-/** `active` = anything not stopped or crashed. */
-export type StateFilter = 'all' | 'active' | VmStateName;
+export type { StateFilter } from './vms-match';
 
-/** The list's search box and filters: text matches name, description, tags, OS and state. */
+/** The list's search box, filters and sort order: text matches name, description, tags, OS and state. */
 export class VmFilter {
   text = $state('');
   state = $state<StateFilter>('all');
@@ -13,6 +14,8 @@ export class VmFilter {
   tag = $state('');
   /** A view setting, not a filter: reset leaves it. */
   groupByTag = $state(false);
+  /** A view setting too: the column the list is sorted by. */
+  sort = $state<VmSortOrder>({ key: 'name', descending: false });
 
   get active(): boolean {
     return this.text.trim() !== '' || this.state !== 'all' || this.os !== '' || this.tag !== '';
@@ -25,14 +28,17 @@ export class VmFilter {
     this.tag = '';
   }
 
+  /** Sorts by `key`; the column already sorted by flips direction, as a column header click does. */
+  sortBy(key: VmSortKey): void {
+    this.sort = { key, descending: this.sort.key === key ? !this.sort.descending : false };
+  }
+
+  /** The current filters as one predicate (reading them makes the caller depend on them). */
+  matcher(): (vm: VmSummary) => boolean {
+    return vmMatcher({ text: this.text, state: this.state, os: this.os, tag: this.tag });
+  }
+
   matches(vm: VmSummary): boolean {
-    if (this.state === 'active' && (vm.state === 'stopped' || vm.state === 'crashed')) return false;
-    if (this.state !== 'all' && this.state !== 'active' && vm.state !== this.state) return false;
-    if (this.os === '-' && vm.osId !== null) return false;
-    if (this.os !== '' && this.os !== '-' && vm.osId !== this.os) return false;
-    if (this.tag !== '' && !vm.tags.some((tag) => tagKey(tag) === tagKey(this.tag))) return false;
-    const words = this.text.toLowerCase().split(/\s+/).filter(Boolean);
-    const haystack = [vm.name, vm.description, ...vm.tags, vm.osId ?? '', vm.state, vm.stateReason ?? ''].join(' ').toLowerCase();
-    return words.every((word) => haystack.includes(word));
+    return this.matcher()(vm);
   }
 }

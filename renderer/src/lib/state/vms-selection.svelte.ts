@@ -1,4 +1,5 @@
 import { SvelteSet } from 'svelte/reactivity';
+import { setOf } from './id-index';
 
 export interface ClickModifiers {
   /** Ctrl (or ⌘): toggle one row. */
@@ -79,7 +80,8 @@ export class VmSelection {
 
   /** Drops VMs that are gone or filtered out of view. */
   keepOnly(visible: readonly string[]): void {
-    const keep = (id: string) => visible.includes(id);
+    const shown = setOf(visible);
+    const keep = (id: string) => shown.has(id);
     for (const id of [...this.selected]) if (!keep(id)) this.selected.delete(id);
     if (this.focused !== undefined && !keep(this.focused)) this.focused = undefined;
     if (this.anchor !== undefined && !keep(this.anchor)) this.anchor = undefined;

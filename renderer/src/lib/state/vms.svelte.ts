@@ -1,11 +1,22 @@
 import type { VmStateName, VmSummary } from '../../../../engine/api/vm-api';
 import { errorText } from '../../components/common/errors';
 import type { VirtdeskClient } from '../api/client';
+import { indexById } from './id-index';
+import { compareNames } from './vms-sort';
 import { VmStatsHistory } from './vms-stats.svelte';
 
 /** Every VM the host knows, kept current by `vms.changed`, `vm.state` and `vm.stats` events. */
 export class VmList {
-  items = $state<VmSummary[]>([]);
+  /**
+   * Replaced as a whole on every change, never mutated: `raw` spares a deep proxy (and a signal)
+   * per field of every VM, which the list's rows do not need.
+   */
+  items = $state.raw<VmSummary[]>([]);
+  /**
+   * `byId`'s lookup, rebuilt when `items` is replaced. A plain cache, not a `$derived`: the list
+   * outlives the page that created it, and a derived owned by a destroyed component goes stale.
+   */
+  #index: { items: readonly VmSummary[]; byId: ReadonlyMap<string, VmSummary> } | undefined;
   loaded = $state(false);
   error = $state<string | undefined>(undefined);
   /** The last state change, phrased for a screen reader's live region. */
@@ -27,7 +38,10 @@ export class VmList {
   }
 
   byId(id: string): VmSummary | undefined {
-    return this.items.find((vm) => vm.id === id);
+    // Reading `items` makes a caller in a reactive context depend on the list, as before.
+    const items = this.items;
+    if (this.#index?.items !== items) this.#index = { items, byId: indexById(items) };
+    return this.#index.byId.get(id);
   }
 
   /** Reloads the list; calls during a reload coalesce into one more reload after it. */
@@ -41,7 +55,7 @@ export class VmList {
         this.#refreshAgain = false;
         try {
           const list = await this.client.api.vms.list({});
-          this.items = list.sort((a, b) => a.name.localeCompare(b.name, undefined, { numeric: true }));
+          this.items = list.sort((a, b) => compareNames(a.name, b.name));
           this.error = undefined;
         } catch (error) {
           this.error = errorText(error).message;
