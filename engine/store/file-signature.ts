@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
 
 /**
@@ -15,6 +16,16 @@ export function signatureOf(info: { ino: number | bigint; mtimeMs: number | bigi
 export async function fileSignature(path: string): Promise<FileSignature | undefined> {
   try {
     return signatureOf(await stat(path));
+  } catch {
+    return undefined;
+  }
+}
+
+/** As fileSignature, synchronously (for sweeps over many files, where thread-pool round trips dominate). */
+export function fileSignatureSync(path: string): FileSignature | undefined {
+  try {
+    const info = statSync(path, { throwIfNoEntry: false });
+    return info ? signatureOf(info) : undefined;
   } catch {
     return undefined;
   }

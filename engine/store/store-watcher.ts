@@ -5,7 +5,7 @@ import { isDocumentId } from './document-id';
 import { signatureOf } from './file-signature';
 
 export interface WatchOptions {
-  /** Period of the mtime scan that catches what fs.watch misses. Default 500 ms. */
+  /** Period of the full mtime scan that catches what fs.watch misses. Default 500 ms. */
   pollIntervalMs?: number;
   /** Delay between an fs.watch event and the scan it triggers, to fold bursts. Default 25 ms. */
   debounceMs?: number;
@@ -27,7 +27,8 @@ type Signature = string;
 /**
  * Calls `onChange` with the ids whose document appeared, changed or disappeared, whoever wrote
  * it (this process, the CLI, another app instance). fs.watch on the root and on each document
- * folder gives speed; a periodic scan of (ino, mtime, size) gives certainty. Returns the stop function.
+ * folder gives speed: an event re-checks only the folder it names. A periodic scan of every
+ * folder's (ino, mtime, size) gives certainty. Returns the stop function.
  */
 export function watchDocuments(root: string, fileName: string, onChange: (ids: string[]) => void, options: WatchOptions = {}): () => void {
   const pollIntervalMs = options.pollIntervalMs ?? 500;
@@ -35,34 +36,27 @@ export function watchDocuments(root: string, fileName: string, onChange: (ids: s
   const useFsWatch = options.useFsWatch ?? true;
   const report = options.onError ?? (() => undefined);
   const sideFiles = options.sideFiles ?? [];
-  const interesting = new Set([fileName, ...sideFiles.map((path) => path.split('/')[0]!)]);
+  const interesting = new Set([fileName, ...sideFiles.map(topEntry)]);
 
   mkdirSync(root, { recursive: true });
-  let known = scanSync(root, fileName, sideFiles).documents;
+  let known = scanSync(root, fileName, sideFiles);
   let stopped = false;
   let scanning = false;
-  let rescan = false;
+  /** What the next scan looks at: the folders fs.watch named, or everything. */
+  let pending: Set<string> | 'all' = new Set();
   let debounce: NodeJS.Timeout | undefined;
   const folderWatchers = new Map<string, FSWatcher>();
   let rootWatcher: FSWatcher | undefined;
 
   const scan = async (): Promise<void> => {
-    if (stopped) return;
-    if (scanning) {
-      rescan = true;
-      return;
-    }
+    if (stopped || scanning) return;
     scanning = true;
     try {
-      do {
-        rescan = false;
-        const next = await scanAsync(root, fileName, sideFiles);
+      while (!stopped && (pending === 'all' || pending.size > 0)) {
+        const target = pending;
+        pending = new Set();
+        const changed = target === 'all' ? await scanAll() : await scanSome([...target]);
         if (stopped) return;
-        const changed = diff(known, next.documents);
-        known = next.documents;
-        // A document written into a new folder after this scan stat'ed it but before its watcher
-        // existed would wait for the poll; one more scan closes that gap.
-        if (useFsWatch && syncFolderWatchers(next.folders) > 0) schedule();
         if (changed.length > 0) {
           try {
             onChange(changed);
@@ -70,7 +64,7 @@ export function watchDocuments(root: string, fileName: string, onChange: (ids: s
             report(error);
           }
         }
-      } while (rescan && !stopped);
+      }
     } catch (error) {
       report(error);
     } finally {
@@ -78,21 +72,54 @@ export function watchDocuments(root: string, fileName: string, onChange: (ids: s
     }
   };
 
-  const schedule = (): void => {
-    if (stopped || debounce) return;
+  async function scanAll(): Promise<string[]> {
+    const folders = await listIds(root);
+    const next = new Map<string, Signature>();
+    await Promise.all(
+      folders.map(async (id) => {
+        const signature = await signatureAsync(join(root, id), fileName, sideFiles);
+        if (signature !== undefined) next.set(id, signature);
+      }),
+    );
+    if (stopped) return [];
+    const changed = diff(known, next);
+    known = next;
+    if (useFsWatch) syncFolderWatchers(folders);
+    return changed;
+  }
+
+  async function scanSome(ids: string[]): Promise<string[]> {
+    const seen = await Promise.all(ids.map(async (id) => ({ id, signature: await signatureAsync(join(root, id), fileName, sideFiles) })));
+    if (stopped) return [];
+    const changed: string[] = [];
+    for (const { id, signature } of seen) {
+      if (known.get(id) === signature) continue;
+      if (signature === undefined) known.delete(id);
+      else known.set(id, signature);
+      changed.push(id);
+    }
+    if (useFsWatch) for (const id of ids) ensureFolderWatcher(id);
+    return changed;
+  }
+
+  const schedule = (target: string | 'all'): void => {
+    if (stopped) return;
+    if (target === 'all') pending = 'all';
+    else if (pending !== 'all') pending.add(target);
+    if (debounce) return;
     debounce = setTimeout(() => {
       debounce = undefined;
       void scan();
     }, debounceMs);
   };
 
-  const safeWatch = (path: string, listener: (filename: string | null) => void): FSWatcher | undefined => {
+  const safeWatch = (path: string, listener: (filename: string | null) => void, onGone: () => void): FSWatcher | undefined => {
     try {
       const watcher = watch(path, { persistent: false }, (_event, filename) => listener(filename === null ? null : String(filename)));
       // A watched folder that is deleted ends its watcher with an error; the scan notices the deletion.
       watcher.on('error', () => {
         watcher.close();
-        schedule();
+        onGone();
       });
       return watcher;
     } catch {
@@ -100,9 +127,29 @@ export function watchDocuments(root: string, fileName: string, onChange: (ids: s
     }
   };
 
-  /** Returns how many folders got a new watcher. */
-  function syncFolderWatchers(ids: string[]): number {
-    let added = 0;
+  function watchFolder(id: string): boolean {
+    const watcher = safeWatch(
+      join(root, id),
+      (filename) => {
+        if (filename === null || interesting.has(filename)) schedule(id);
+      },
+      () => {
+        if (folderWatchers.get(id) === watcher) folderWatchers.delete(id);
+        schedule(id);
+      },
+    );
+    if (!watcher) return false;
+    folderWatchers.set(id, watcher);
+    return true;
+  }
+
+  /** Watches the folder of `id` while it exists; a new watcher gets one more look, for a document written before it was in place. */
+  function ensureFolderWatcher(id: string): void {
+    if (folderWatchers.has(id)) return;
+    if (watchFolder(id)) schedule(id);
+  }
+
+  function syncFolderWatchers(ids: string[]): void {
     const wanted = new Set(ids);
     for (const [id, watcher] of folderWatchers) {
       if (!wanted.has(id)) {
@@ -110,26 +157,25 @@ export function watchDocuments(root: string, fileName: string, onChange: (ids: s
         folderWatchers.delete(id);
       }
     }
-    for (const id of wanted) {
-      if (folderWatchers.has(id)) continue;
-      const watcher = safeWatch(join(root, id), (filename) => {
-        if (filename === null || interesting.has(filename)) schedule();
-      });
-      if (watcher) {
-        folderWatchers.set(id, watcher);
-        added += 1;
-      }
-    }
-    return added;
+    for (const id of wanted) ensureFolderWatcher(id);
   }
 
   if (useFsWatch) {
-    rootWatcher = safeWatch(root, (filename) => {
-      if (filename === null || isDocumentId(filename)) schedule();
-    });
-    syncFolderWatchers(listIdsSync(root));
+    rootWatcher = safeWatch(
+      root,
+      (filename) => {
+        // A folder appeared, went or was renamed (a delete renames it to `.deleted-<id>-…` first).
+        if (filename === null) schedule('all');
+        else if (isDocumentId(filename)) schedule(filename);
+      },
+      () => schedule('all'),
+    );
+    for (const id of listIdsSync(root)) watchFolder(id);
   }
-  const poll = setInterval(() => void scan(), pollIntervalMs);
+  const poll = setInterval(() => {
+    pending = 'all';
+    void scan();
+  }, pollIntervalMs);
 
   return () => {
     stopped = true;
@@ -141,13 +187,16 @@ export function watchDocuments(root: string, fileName: string, onChange: (ids: s
   };
 }
 
+function topEntry(path: string): string {
+  return path.split('/')[0]!;
+}
+
 function diff(before: Map<string, Signature>, after: Map<string, Signature>): string[] {
   const changed: string[] = [];
   for (const [id, signature] of after) if (before.get(id) !== signature) changed.push(id);
   for (const id of before.keys()) if (!after.has(id)) changed.push(id);
   return changed;
 }
-
 
 function listIdsSync(root: string): string[] {
   try {
@@ -157,48 +206,47 @@ function listIdsSync(root: string): string[] {
   }
 }
 
-/** Folders are every id-named folder (watched even before their document lands); documents those that have one. */
-interface Scan {
-  folders: string[];
-  documents: Map<string, Signature>;
+async function listIds(root: string): Promise<string[]> {
+  try {
+    return (await readdir(root)).filter(isDocumentId);
+  } catch {
+    return [];
+  }
 }
 
-function scanSync(root: string, fileName: string, sideFiles: readonly string[]): Scan {
-  const folders = listIdsSync(root);
+/**
+ * The signature of a folder's document and side files, or undefined when it has no document (yet,
+ * or any more). Side files are looked up in one readdir of the folder, so the usual case (no such
+ * file) costs no failed stat: a thrown ENOENT costs more than the stat itself.
+ */
+async function signatureAsync(folder: string, fileName: string, sideFiles: readonly string[]): Promise<Signature | undefined> {
+  let main: string;
+  try {
+    main = signatureOf(await stat(join(folder, fileName)));
+  } catch {
+    return undefined;
+  }
+  if (sideFiles.length === 0) return main;
+  const entries = new Set(await readdir(folder).catch(() => [] as string[]));
+  const sides = await Promise.all(sideFiles.map((side) => (entries.has(topEntry(side)) ? stat(join(folder, side)).then(signatureOf, () => '-') : '-')));
+  return [main, ...sides].join('|');
+}
+
+function scanSync(root: string, fileName: string, sideFiles: readonly string[]): Map<string, Signature> {
   const documents = new Map<string, Signature>();
   const statOrNone = (path: string) => {
     try {
-      return signatureOf(statSync(path));
+      const info = statSync(path, { throwIfNoEntry: false });
+      return info ? signatureOf(info) : '-';
     } catch {
       return '-';
     }
   };
-  for (const id of folders) {
+  for (const id of listIdsSync(root)) {
     const main = statOrNone(join(root, id, fileName));
     // no document in this folder (yet, or any more)
     if (main === '-') continue;
     documents.set(id, [main, ...sideFiles.map((side) => statOrNone(join(root, id, side)))].join('|'));
   }
-  return { folders, documents };
-}
-
-async function scanAsync(root: string, fileName: string, sideFiles: readonly string[]): Promise<Scan> {
-  let folders: string[];
-  try {
-    folders = (await readdir(root)).filter(isDocumentId);
-  } catch {
-    folders = [];
-  }
-  const documents = new Map<string, Signature>();
-  const statOrNone = (path: string) => stat(path).then(signatureOf, () => '-');
-  await Promise.all(
-    folders.map(async (id) => {
-      const main = await statOrNone(join(root, id, fileName));
-      // no document in this folder (yet, or any more)
-      if (main === '-') return;
-      const sides = await Promise.all(sideFiles.map((side) => statOrNone(join(root, id, side))));
-      documents.set(id, [main, ...sides].join('|'));
-    }),
-  );
-  return { folders, documents };
+  return documents;
 }
