@@ -168,8 +168,12 @@ export const vmMethods = {
 };
 
 export const vmEvents = {
-  /** Definitions created, edited or deleted, by this host or another process (the CLI). */
-  'vms.changed': z.object({ ids: z.array(z.string()) }),
+  /**
+   * Definitions created, edited or deleted, by this host or another process (the CLI). `summaries`
+   * are the `vms.list` entries of those of `ids` that still exist, so a list can update in place;
+   * an id without one was deleted (or its file stopped loading). Without `summaries`, reload the list.
+   */
+  'vms.changed': z.object({ ids: z.array(z.string()), summaries: z.array(vmSummarySchema).optional() }),
   'vm.state': z.object({ id: z.string(), state: vmStateSchema, stateReason: z.string().nullable() }),
   'vm.stats': vmStatsSchema,
   /** A long VM operation moving on (0–1): a snapshot being taken, a save, a clone's copy. */

@@ -1,13 +1,17 @@
+import { readdir } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { EngineError } from '../api/errors';
 import type { VmDefinition, VmDefinitionInput } from '../model';
 import type { NicBackend } from '../qemu/argv';
 import type { VmDomainEvent } from '../qemu/qmp';
 import type { NetworkManager } from '../network/network-manager';
+import type { WatchOptions } from '../store';
 import { releaseNicBackends } from '../network/nic-backends';
 import { pauseVm, rebootVm, resetVm, resumeVm, screenshotPng, sendKeysVm, stopVm, type ControlContext, type StopOptions, type StopResult } from './control';
 import { findRunningQemu } from './pidfile';
 import { VmRegistry, type CreateOptions, type DeleteOutcome } from './registry';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy';
+import { VmCatalog, type VmSummaryBase } from './vm-catalog';
 import type { VmRuntimePaths } from './runtime-dir';
 import { readRuntimeRecord, type RuntimeRecord } from './runtime-records';
 import { isTemplate } from './clone/template';
@@ -20,8 +24,11 @@ import type { HostToSupervisor, SupervisorToHost } from './supervisor-protocol';
 import type { VmWorker, WorkerFactory } from './worker';
 
 export type VmManagerEvent =
-  /** Definitions appeared, changed or went, by this process or another (the CLI). */
-  | { type: 'vms.changed'; ids: string[] }
+  /**
+   * Definitions appeared, changed or went, by this process or another (the CLI); `summaries` are
+   * the list entries of those of `ids` that still exist (an id without one is gone).
+   */
+  | { type: 'vms.changed'; ids: string[]; summaries: VmListEntry[] }
   | { type: 'vm.state'; id: string; state: VmState; stateReason: string | null }
   | { type: 'vm.stats'; id: string; stats: VmStatsSample }
   | { type: 'vm.event'; id: string; event: VmDomainEvent }
@@ -46,6 +53,8 @@ export interface VmManagerOptions {
   resolveNicBackends?: (def: VmDefinition, paths: VmRuntimePaths) => Promise<Record<string, NicBackend>>;
   /** Where supervisor trouble is written; default stderr. */
   log?: (line: string) => void;
+  /** Timings of the watcher on the VM folder (tests); see WatchOptions. */
+  watch?: WatchOptions;
 }
 
 /** One VM in a list, shaped like engine/api's VmSummary. */
@@ -130,20 +139,33 @@ export class VmManager {
   #stopWatching: (() => void) | undefined;
   #closed = false;
   #polling: Promise<void> | undefined;
+  readonly #catalog: VmCatalog;
+  readonly #paths = new Map<string, VmRuntimePaths>();
 
-  private constructor(options: VmManagerOptions) {
+  private constructor(options: VmManagerOptions, registry: VmRegistry, catalog: VmCatalog) {
     this.#options = options;
-    this.registry = new VmRegistry(options.home, options.env ?? process.env);
+    this.registry = registry;
+    this.#catalog = catalog;
   }
 
-  /** Creates the manager and attaches a supervisor to every VM whose QEMU runs. */
+  /** Creates the manager, loads every definition, and attaches a supervisor to every VM whose QEMU runs. */
   static async open(options: VmManagerOptions): Promise<VmManager> {
-    const manager = new VmManager(options);
-    await manager.#scan();
-    manager.#stopWatching = manager.registry.store.watch((ids) => {
-      manager.#emit({ type: 'vms.changed', ids });
+    const registry = new VmRegistry(options.home, options.env ?? process.env);
+    const log = options.log ?? ((text: string) => process.stderr.write(`${text}\n`));
+    const catalog = await VmCatalog.open(registry.store, options.home, { log, ...(options.watch ? { watch: options.watch } : {}) });
+    registry.useCatalog(catalog);
+    const manager = new VmManager(options, registry, catalog);
+    manager.#stopWatching = catalog.onChange((ids) => {
+      manager.#emit({ type: 'vms.changed', ids, summaries: manager.#summariesOf(ids) });
       void manager.#scan();
     });
+    try {
+      await manager.#scan();
+    } catch (error) {
+      manager.#stopWatching();
+      catalog.close();
+      throw error;
+    }
     const interval = options.pollIntervalMs ?? 1000;
     manager.#pollTimer = setInterval(() => void manager.#scan(), interval);
     manager.#pollTimer.unref();
@@ -155,6 +177,8 @@ export class VmManager {
     this.#closed = true;
     clearInterval(this.#pollTimer);
     this.#stopWatching?.();
+    this.#catalog.close();
+    this.registry.useCatalog(undefined);
     await this.#polling;
     const exits: Promise<unknown>[] = [];
     for (const tracked of this.#tracked.values()) {
@@ -202,7 +226,9 @@ export class VmManager {
       attachWaiters: [],
       watched: false,
     };
-    machine.onChange((next, why) => this.#emit({ type: 'vm.state', id: def.id, state: next, stateReason: reasonText(next, why) }));
+    machine.onChange((next, why) =>
+      this.#emit({ type: 'vm.state', id: def.id, state: next, stateReason: savedReason(next, this.#catalog.summaryOf(def.id)?.savedAt ?? null, reasonText(next, why)) }),
+    );
     this.#tracked.set(def.id, tracked);
     return tracked;
   }
@@ -214,18 +240,37 @@ export class VmManager {
     return this.#polling;
   }
 
+  /** Runtime paths by VM id (they depend only on the id, the home and the environment). */
+  #pathsOf(def: Pick<VmDefinition, 'id'>): VmRuntimePaths {
+    let paths = this.#paths.get(def.id);
+    if (!paths) this.#paths.set(def.id, (paths = this.registry.paths(def)));
+    return paths;
+  }
+
+  /**
+   * The runtime folders that exist, found with one readdir per runtime root: a VM without one has
+   * never run here (or was deleted), so its pidfile need not be looked for. Keeps the poll cheap
+   * with hundreds of stopped VMs.
+   */
+  async #existingRunDirs(defs: readonly VmDefinition[]): Promise<Set<string>> {
+    const parents = new Set(defs.map((def) => dirname(this.#pathsOf(def).runDir)));
+    const found = new Set<string>();
+    await Promise.all(
+      [...parents].map(async (parent) => {
+        for (const entry of await readdir(parent).catch(() => [] as string[])) found.add(`${parent}/${entry}`);
+      }),
+    );
+    return found;
+  }
+
   async #doScan(): Promise<void> {
-    let defs: VmDefinition[];
-    try {
-      defs = await this.registry.definitions();
-    } catch (error) {
-      this.#log(`[vm-manager] cannot list VMs: ${(error as Error).message}`);
-      return;
-    }
+    const defs = this.#catalog.definitions();
     const ids = new Set(defs.map((def) => def.id));
     for (const [id, tracked] of this.#tracked) {
       if (!ids.has(id) && !tracked.worker) this.#tracked.delete(id);
     }
+    for (const id of this.#paths.keys()) if (!ids.has(id)) this.#paths.delete(id);
+    const runDirs = await this.#existingRunDirs(defs);
     await Promise.all(
       defs.map(async (def) => {
         const known = this.#tracked.get(def.id);
@@ -234,12 +279,17 @@ export class VmManager {
           return;
         }
         if (this.#closed) return;
-        const paths = this.registry.paths(def);
-        const pid = await findRunningQemu(paths);
+        const paths = this.#pathsOf(def);
+        const pid = runDirs.has(`${dirname(paths.runDir)}/${basename(paths.runDir)}`) ? await findRunningQemu(paths) : undefined;
         if (!known) {
           // First sight: a stopped VM's state comes from its last-exit record.
           const status = pid === undefined ? await this.registry.status(def) : undefined;
+          const existed = this.#tracked.has(def.id);
           const tracked = this.#track(def, status?.state ?? 'running', status?.exitReason);
+          // Lists answered before this scan said "stopped"; say otherwise if it is not.
+          if (!existed && (tracked.machine.state !== 'stopped' || tracked.machine.exitReason)) {
+            this.#emit({ type: 'vm.state', id: def.id, state: tracked.machine.state, stateReason: this.#stateReason(tracked, def.id) });
+          }
           if (pid !== undefined) this.#attach(tracked, pid);
           return;
         }
@@ -332,6 +382,8 @@ export class VmManager {
         tracked.stats = undefined;
         tracked.policy.reset();
         this.#releaseNics(tracked.id);
+        // A save (perhaps by the CLI) ends with a saved state to show in the list.
+        void this.#catalog.refreshExtras(tracked.id).catch(() => undefined);
         if (message.reason === null && tracked.childExit !== undefined && tracked.childExit.pid === endedPid) {
           // QEMU died before the supervisor could watch it; as its parent we know how.
           void this.#reasonFromChildExit(tracked.childExit.status).then((reason) => tracked.machine.reset(reason ? 'crashed' : message.state, reason));
@@ -408,30 +460,31 @@ export class VmManager {
 
   // ---- registry ----
 
+  /**
+   * Every VM, sorted by name, from memory: definitions and saved/template marks from the catalog,
+   * states from the state machines. No disk access; VMs whose vm.json does not load are left out
+   * (the host log and `virtdesk vm list` name the file).
+   */
   async list(): Promise<VmListEntry[]> {
-    await this.#scan();
-    const defs = await this.registry.definitions();
-    const extras = await Promise.all(defs.map(async (def) => ({ saved: await savedAt(this.#options.home, def.id), template: await isTemplate(this.#options.home, def.id) })));
-    return defs.map((def, index) => {
-      const tracked = this.#tracked.get(def.id);
-      const state = tracked?.machine.state ?? 'stopped';
-      const extra = extras[index]!;
-      return {
-        id: def.id,
-        name: def.name,
-        description: def.description,
-        tags: [...def.tags],
-        osId: def.osId,
-        state,
-        stateReason: savedReason(state, extra.saved, reasonText(state, tracked?.machine.exitReason)),
-        vcpus: def.cpu.vcpus,
-        memoryMiB: def.memory.maximumMiB,
-        autostart: def.autostart,
-        createdAt: def.createdAt,
-        savedAt: extra.saved,
-        template: extra.template,
-      };
+    return this.#catalog.summaries().map((base) => this.#summary(base));
+  }
+
+  #summary(base: VmSummaryBase): VmListEntry {
+    const tracked = this.#tracked.get(base.id);
+    const state = tracked?.machine.state ?? 'stopped';
+    return { ...base, tags: [...base.tags], state, stateReason: savedReason(state, base.savedAt, reasonText(state, tracked?.machine.exitReason)) };
+  }
+
+  #summariesOf(ids: readonly string[]): VmListEntry[] {
+    return ids.flatMap((id) => {
+      const base = this.#catalog.summaryOf(id);
+      return base ? [this.#summary(base)] : [];
     });
+  }
+
+  #stateReason(tracked: Tracked, id: string): string | null {
+    const state = tracked.machine.state;
+    return savedReason(state, this.#catalog.summaryOf(id)?.savedAt ?? null, reasonText(state, tracked.machine.exitReason));
   }
 
   /**
@@ -450,7 +503,9 @@ export class VmManager {
     const { def, tracked } = await this.#ensureTracked(ref);
     const runtime = tracked.runtime ?? (tracked.pid !== undefined ? await readRuntimeRecord(this.registry.paths(def)) : undefined);
     const state = tracked.machine.state;
-    const saved = await savedAt(this.#options.home, def.id);
+    const [saved, template] = await Promise.all([savedAt(this.#options.home, def.id), isTemplate(this.#options.home, def.id)]);
+    // Fresh from disk: if the list's copy is behind (a template mark set a moment ago), catch it up.
+    this.#catalog.noteExtras(def.id, { savedAt: saved, template });
     return {
       definition: def,
       runtime: {
@@ -464,15 +519,15 @@ export class VmManager {
         ipAddresses: tracked.pid === undefined ? [] : await this.#leasedAddresses(def),
         serialLog: this.registry.paths(def).serialLog,
         savedAt: saved,
-        template: await isTemplate(this.#options.home, def.id),
+        template,
       },
     };
   }
 
+  /** vms.changed comes from the catalog, which hears the store's write before this returns. */
   async create(input: VmDefinitionInput, options: CreateOptions = {}): Promise<VmDefinition> {
     const def = await this.registry.create(input, options);
     this.#track(def, 'stopped', undefined);
-    this.#emit({ type: 'vms.changed', ids: [def.id] });
     return def;
   }
 
@@ -481,7 +536,6 @@ export class VmManager {
     assertOperationAllowed('delete', tracked.machine.state, def.name);
     const outcome = await this.registry.delete(def.id, options);
     this.#tracked.delete(def.id);
-    this.#emit({ type: 'vms.changed', ids: [def.id] });
     return outcome;
   }
 
@@ -512,6 +566,8 @@ export class VmManager {
         tracked.pid = result.pid;
         tracked.childExit = { pid: result.pid, status: result.exited };
         tracked.machine.transition('running');
+        // A restore used up the saved state.
+        void this.#catalog.refreshExtras(def.id).catch(() => undefined);
         const attached = this.#whenAttached(tracked, 15_000);
         this.#attach(tracked, result.pid);
         // Return once the VM is watched, so nothing it does goes unseen.
@@ -544,7 +600,8 @@ export class VmManager {
       await this.#supervisorGone(tracked, 10_000);
       tracked.machine.reset('stopped', { kind: 'user-stopped', forced: false });
       tracked.pid = undefined;
-      const saved = await savedAt(this.#options.home, def.id);
+      await this.#catalog.refreshExtras(def.id);
+      const saved = this.#catalog.summaryOf(def.id)?.savedAt ?? (await savedAt(this.#options.home, def.id));
       this.#emit({ type: 'vm.state', id: def.id, state: 'stopped', stateReason: savedReason('stopped', saved, null) });
       return result;
     });

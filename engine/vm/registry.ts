@@ -13,7 +13,11 @@ import { findRunningQemu } from './pidfile';
 import { removeRuntimeDir, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
 import { assertOperationAllowed } from './states';
 import { probeVmStatus, type VmStatus } from './status';
+import type { VmCatalog } from './vm-catalog';
 import { openVmStore, type VmStore } from './vm-store';
+
+/** How long a registry reuses the host limits it probed. */
+const HOST_LIMITS_TTL_MS = 10_000;
 
 export interface NewDisk {
   sizeBytes: number;
@@ -41,6 +45,8 @@ export class VmRegistry {
   readonly home: string;
   readonly env: NodeJS.ProcessEnv;
   readonly store: VmStore;
+  #catalog: VmCatalog | undefined;
+  readonly #hostLimits = new Map<string, { at: number; limits: Promise<HostLimits> }>();
 
   constructor(home: string, env: NodeJS.ProcessEnv = process.env) {
     this.home = home;
@@ -48,16 +54,37 @@ export class VmRegistry {
     this.store = openVmStore(home);
   }
 
+  /**
+   * In a host process, the in-memory definitions (VmManager sets it): `definitions` then answers
+   * from memory and `resolve` finds names there. Without one (the CLI) every call reads the disk.
+   */
+  useCatalog(catalog: VmCatalog | undefined): void {
+    this.#catalog = catalog;
+  }
+
   paths(def: Pick<VmDefinition, 'id'>): VmRuntimePaths {
     return vmRuntimePaths(this.home, def.id, this.env);
   }
 
-  /** By name or id; not-found names the reference. */
+  /** By name or id; not-found names the reference. The definition is read fresh from disk. */
   resolve(ref: string): Promise<VmDefinition> {
-    return this.store.resolve(ref);
+    let id: string | undefined;
+    try {
+      id = this.#catalog?.resolve(ref).id;
+    } catch {
+      // Not in memory (yet), or its file does not load: the store says exactly what.
+    }
+    return id === undefined ? this.store.resolve(ref) : this.store.get(id);
   }
 
+  /**
+   * Every definition that loads, sorted by name. In a host process these are the catalog's own
+   * objects, shared and frozen (changing one throws; copy it first): callers read the others to
+   * check names, MACs and disks, and copying hundreds of definitions on every edit cost more than
+   * the edit.
+   */
   async definitions(): Promise<VmDefinition[]> {
+    if (this.#catalog) return [...this.#catalog.definitions()];
     return (await this.store.list()).items;
   }
 
@@ -65,8 +92,23 @@ export class VmRegistry {
     return probeVmStatus(this.paths(def), def.name);
   }
 
-  /** What one VM may ask of this host; without QEMU only the memory limit is known. */
-  async hostLimits(machine = 'q35'): Promise<HostLimits> {
+  /**
+   * What one VM may ask of this host; without QEMU only the memory limit is known. Both figures are
+   * facts of the host (its total memory, QEMU's vCPU limit per machine type), so a long-lived
+   * registry (the host process's) keeps an answer for a few seconds: every edit is validated
+   * against them, and probing costs more file reads than the rest of an edit.
+   */
+  hostLimits(machine = 'q35'): Promise<HostLimits> {
+    const now = Date.now();
+    const known = this.#hostLimits.get(machine);
+    if (known && now - known.at < HOST_LIMITS_TTL_MS) return known.limits;
+    const limits = this.#probeHostLimits(machine);
+    this.#hostLimits.set(machine, { at: now, limits });
+    limits.catch(() => this.#hostLimits.delete(machine));
+    return limits;
+  }
+
+  async #probeHostLimits(machine: string): Promise<HostLimits> {
     const resources = await readHostResources();
     try {
       const caps = await loadQemuCapabilities({ binary: await findQemu(this.env), home: this.home, env: this.env });

@@ -47,7 +47,7 @@ export function publishVmEvents(bus: EventBus<Record<string, unknown>>): (event:
   return (event) => {
     switch (event.type) {
       case 'vms.changed':
-        bus.emit('vms.changed', { ids: event.ids });
+        bus.emit('vms.changed', { ids: event.ids, summaries: event.summaries });
         break;
       case 'vm.state':
         bus.emit('vm.state', { id: event.id, state: event.state, stateReason: event.stateReason });
