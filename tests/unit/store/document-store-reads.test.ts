@@ -31,7 +31,7 @@ async function writeByHand(id: string, doc: Record<string, unknown>): Promise<vo
 
 describe('list re-reads only what changed', () => {
   it('parses each file once until it changes, and then only that one', async () => {
-    const docs = [];
+    const docs: TestDoc[] = [];
     for (let i = 0; i < 10; i++) docs.push(await store.create(newDoc(`vm-${i}`)));
     const reader = openTestStore(temp.root, {
       parse: (raw) => {

@@ -2,6 +2,7 @@ import type { VmStateName, VmSummary } from '../../../../engine/api/vm-api';
 import { errorText } from '../../components/common/errors';
 import type { VirtdeskClient } from '../api/client';
 import { indexById } from './id-index';
+import { applyVmChanges } from './vms-changes';
 import { compareNames } from './vms-sort';
 import { VmStatsHistory } from './vms-stats.svelte';
 
@@ -30,7 +31,7 @@ export class VmList {
   constructor(client: VirtdeskClient) {
     this.client = client;
     this.#unsubscribe.push(
-      client.on('vms.changed', () => void this.refresh()),
+      client.on('vms.changed', (event) => this.#onChanged(event.ids, event.summaries)),
       client.on('vm.state', (event) => this.#onState(event.id, event.state, event.stateReason)),
       client.on('vm.stats', (sample) => this.stats.push(sample)),
     );
@@ -65,6 +66,17 @@ export class VmList {
       this.#refreshing = undefined;
     })();
     return this.#refreshing;
+  }
+
+  /**
+   * Edits and deletions are applied from the entries the event carries, without asking for the
+   * whole list; a new or renamed VM, or an event during a reload (whose answer may predate it),
+   * reloads instead.
+   */
+  #onChanged(ids: readonly string[], summaries: readonly VmSummary[] | undefined): void {
+    const next = this.#refreshing ? undefined : applyVmChanges(this.items, ids, summaries);
+    if (next) this.items = next;
+    else void this.refresh();
   }
 
   #onState(id: string, state: VmStateName, stateReason: string | null): void {
