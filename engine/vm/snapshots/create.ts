@@ -136,7 +136,8 @@ export async function createSnapshot(ctx: SnapshotContext, def: VmDefinition, re
                 ...(request.signal ? { signal: request.signal } : {}),
                 ...(request.onProgress ? { onProgress: request.onProgress } : {}),
               });
-              if (outcome.cancelRequested) throw new EngineError('cancelled', `Snapshot "${request.name}" of VM "${def.name}" was cancelled.`);
+              // Also when the cancel came after QEMU finished: the caller was told it was cancelled.
+              if (outcome.cancelRequested || request.signal?.aborted) throw new EngineError('cancelled', `Snapshot "${request.name}" of VM "${def.name}" was cancelled.`);
             } else {
               if (request.signal?.aborted) throw new EngineError('cancelled', `Snapshot "${request.name}" of VM "${def.name}" was cancelled.`);
               touched.push(...plan.included);
@@ -152,6 +153,7 @@ export async function createSnapshot(ctx: SnapshotContext, def: VmDefinition, re
           await imageSnapshot('create', disk.source, tag, ctx.env);
         }
       }
+      if (request.signal?.aborted) throw new EngineError('cancelled', `Snapshot "${request.name}" of VM "${def.name}" was cancelled.`);
       const nvram = def.firmware.type === 'uefi' ? (await copyNvramFiles(vmDataDir(ctx.home, def.id), folder))[0] ?? null : null;
       const currentId = await readCurrentSnapshotId(ctx.home, def.id);
       const record = {

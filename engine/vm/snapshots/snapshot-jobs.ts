@@ -51,6 +51,8 @@ export async function runSnapshotJob<C extends SnapshotJobCommand>(
     void qmp.execute('job-cancel', { id: jobId }).catch(() => undefined);
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
+  // A cancel that came while QEMU was being asked to start the job fired no listener yet.
+  if (options.signal?.aborted) onAbort();
   const deadline = Date.now() + (options.timeoutMs ?? 30 * 60_000);
   let job: QmpJobInfo | undefined;
   try {
