@@ -1,6 +1,6 @@
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import type { QmpBlockStats, QmpClient } from '../qemu/qmp';
-import { ProcessSampler } from './proc-stats';
+import { monotonicMs, ProcessSampler, readPss } from './proc-stats';
 
 /** One sample of a running VM's resource use. */
 export interface VmStatsSample {
@@ -8,6 +8,7 @@ export interface VmStatsSample {
   /** 100 = one host core; null on the first sample (a rate needs two). */
   cpuPercent: number | null;
   rssBytes: number;
+  /** Refreshed every `pssEveryMs` (default 30 s), not every sample: reading it is costly. */
   pssBytes: number | null;
   /** What the balloon reports the guest has; null without a balloon. */
   guestMemoryBytes: number | null;
@@ -39,42 +40,82 @@ export function tapNamesFromInfoNetwork(text: string): string[] {
   return [...text.matchAll(/type=tap,ifname=([^,\s]+)/g)].map((match) => match[1]!).filter((name, i, all) => all.indexOf(name) === i);
 }
 
-async function readCounter(ifname: string, counter: 'rx_bytes' | 'tx_bytes'): Promise<number | undefined> {
+function readCounter(ifname: string, counter: 'rx_bytes' | 'tx_bytes'): number | undefined {
   try {
-    return Number((await readFile(`/sys/class/net/${ifname}/statistics/${counter}`, 'utf8')).trim());
+    return Number(readFileSync(`/sys/class/net/${ifname}/statistics/${counter}`, 'latin1').trim());
   } catch {
     return undefined;
   }
 }
 
-/** Samples one VM: /proc for CPU and memory, QMP for disks and the balloon, sysfs for taps. */
+export interface StatsCollectorOptions {
+  /** How often PSS is re-read (smaps_rollup costs about 1 ms of kernel time per read). */
+  pssEveryMs?: number;
+  /** Clock for the PSS schedule (tests). */
+  now?: () => number;
+  /** Reads PSS (tests count the reads). */
+  readPss?: (pid: number) => number | undefined;
+}
+
+/**
+ * Samples one VM: /proc for CPU and memory, QMP for disks, sysfs for taps. Asks QEMU only what
+ * changes between samples: the balloon size is asked once and then follows QEMU's BALLOON_CHANGE
+ * events (`balloonChanged()`), the tap names once. One QMP round trip per sample.
+ */
 export class VmStatsCollector {
+  readonly #pid: number;
   readonly #sampler: ProcessSampler;
   readonly #qmp: QmpClient;
+  readonly #pssEveryMs: number;
+  readonly #now: () => number;
+  readonly #readPss: (pid: number) => number | undefined;
   #taps: string[] | undefined;
-  #hasBalloon = true;
+  /** undefined: not asked yet; null: no balloon device. */
+  #balloonBytes: number | null | undefined;
+  #pss: { bytes: number | null; at: number } | undefined;
 
-  constructor(pid: number, qmp: QmpClient) {
+  constructor(pid: number, qmp: QmpClient, options: StatsCollectorOptions = {}) {
+    this.#pid = pid;
     this.#sampler = new ProcessSampler(pid);
     this.#qmp = qmp;
+    this.#pssEveryMs = options.pssEveryMs ?? 30_000;
+    this.#now = options.now ?? monotonicMs;
+    this.#readPss = options.readPss ?? readPss;
+  }
+
+  /** QEMU said the balloon changed (its BALLOON_CHANGE event). */
+  balloonChanged(actualBytes: number): void {
+    this.#balloonBytes = actualBytes;
   }
 
   /** Undefined once QEMU is gone. */
   async sample(): Promise<VmStatsSample | undefined> {
-    const proc = await this.#sampler.sample();
+    const proc = this.#sampler.sample();
     if (!proc) return undefined;
-    const [block, guestMemoryBytes, net] = await Promise.all([this.#block(), this.#balloon(), this.#net()]);
+    const [block, guestMemoryBytes] = await Promise.all([this.#block(), this.#balloon()]);
+    const net = await this.#net();
     return {
       at: Date.now(),
       cpuPercent: proc.cpuPercent === undefined ? null : Math.round(proc.cpuPercent * 10) / 10,
       rssBytes: proc.rssBytes,
-      pssBytes: proc.pssBytes ?? null,
+      pssBytes: this.#pssBytes(),
       guestMemoryBytes,
       blockReadBytes: block.read,
       blockWriteBytes: block.write,
       netRxBytes: net?.rx ?? null,
       netTxBytes: net?.tx ?? null,
     };
+  }
+
+  /** Releases the /proc descriptors. */
+  close(): void {
+    this.#sampler.close();
+  }
+
+  #pssBytes(): number | null {
+    const now = this.#now();
+    if (!this.#pss || now - this.#pss.at >= this.#pssEveryMs) this.#pss = { bytes: this.#readPss(this.#pid) ?? null, at: now };
+    return this.#pss.bytes;
   }
 
   async #block(): Promise<{ read: number; write: number }> {
@@ -86,14 +127,16 @@ export class VmStatsCollector {
   }
 
   async #balloon(): Promise<number | null> {
-    if (!this.#hasBalloon) return null;
+    if (this.#balloonBytes !== undefined) return this.#balloonBytes;
     try {
-      return await this.#qmp.queryBalloonBytes();
+      const bytes = await this.#qmp.queryBalloonBytes();
+      // An event may have landed while we asked; it is newer.
+      this.#balloonBytes ??= bytes;
     } catch {
-      // No balloon device (or no driver yet): stop asking.
-      this.#hasBalloon = false;
-      return null;
+      // No balloon device: stop asking.
+      this.#balloonBytes = null;
     }
+    return this.#balloonBytes;
   }
 
   async #net(): Promise<{ rx: number; tx: number } | undefined> {
@@ -109,8 +152,8 @@ export class VmStatsCollector {
     let tx = 0;
     for (const tap of this.#taps) {
       // The host side of a tap receives what the guest sends, and the other way round.
-      rx += (await readCounter(tap, 'tx_bytes')) ?? 0;
-      tx += (await readCounter(tap, 'rx_bytes')) ?? 0;
+      rx += readCounter(tap, 'tx_bytes') ?? 0;
+      tx += readCounter(tap, 'rx_bytes') ?? 0;
     }
     return { rx, tx };
   }

@@ -19,6 +19,11 @@ export interface SupervisorOptions extends Omit<AttachRequest, 'type'> {
 }
 
 const MUX_RETRY_MIN_MS = 1000;
+
+/** Milliseconds from `now` to the next wall-clock multiple of `intervalMs` (never 0: at least 1). */
+export function statsDelay(now: number, intervalMs: number): number {
+  return intervalMs - (now % intervalMs) || intervalMs;
+}
 const MUX_RETRY_MAX_MS = 30_000;
 
 /** What we saw before QEMU went away, for telling a shutdown from a crash. */
@@ -89,6 +94,8 @@ export class VmSupervisor {
   #state: VmState = 'starting';
   #observed: Observed = { powerdownRequested: false, panicked: false };
   #statsTimer: NodeJS.Timeout | undefined;
+  #statsIntervalMs = 0;
+  #sampling = false;
   #stats: VmStatsCollector | undefined;
   #detached = false;
   /** QEMU's single serial connection, shared with any number of viewers. */
@@ -144,24 +151,67 @@ export class VmSupervisor {
     this.setStatsInterval(this.#options.statsIntervalMs);
   }
 
+  /**
+   * Samples every `ms` (0 stops), at wall-clock multiples of `ms`: every supervisor of this host
+   * then wakes at the same moments, so the host receives all VMs' samples together and can pass
+   * them on as one event.
+   */
   setStatsInterval(ms: number): void {
-    clearInterval(this.#statsTimer);
+    this.#statsIntervalMs = ms;
+    clearTimeout(this.#statsTimer);
     this.#statsTimer = undefined;
-    if (ms <= 0 || !this.#stats) return;
     const stats = this.#stats;
-    // First sample at once: the CPU rate needs a baseline.
-    void stats.sample();
-    this.#statsTimer = setInterval(() => {
-      void stats.sample().then((sample) => {
-        if (sample && !this.#detached) this.#options.send({ type: 'stats', stats: sample });
-      });
-    }, ms);
+    if (ms <= 0 || !stats || this.#detached) return;
+    // A first sample at once, as a baseline: the CPU rate needs two. The first tick then comes at
+    // least half an interval later, so its rate is not taken over a few milliseconds.
+    const now = Date.now();
+    let at = now + statsDelay(now, ms);
+    if (!this.#sampling) {
+      this.#sampling = true;
+      void stats.sample().finally(() => (this.#sampling = false));
+      if (at - now < ms / 2) at += ms;
+    }
+    this.#scheduleStats(at);
+  }
+
+  /** Next sample at wall-clock time `at`. */
+  #scheduleStats(at: number): void {
+    const timer: NodeJS.Timeout = setTimeout(() => void this.#sampleStats(timer, at), Math.max(1, at - Date.now()));
+    this.#statsTimer = timer;
+  }
+
+  async #sampleStats(timer: NodeJS.Timeout, at: number): Promise<void> {
+    const stats = this.#stats;
+    if (!stats || this.#detached) return;
+    // A sample still waiting for QEMU (busy, or stopped in a debugger) is not overtaken.
+    if (!this.#sampling) {
+      this.#sampling = true;
+      try {
+        const sample = await stats.sample();
+        if (sample && !this.#detached && this.#stats === stats) this.#options.send({ type: 'stats', stats: sample });
+      } finally {
+        this.#sampling = false;
+      }
+    }
+    // Unless stopped or rescheduled meanwhile. From the planned time, not the clock: a timer may
+    // fire a little early by the wall clock.
+    if (this.#statsTimer !== timer) return;
+    const ms = this.#statsIntervalMs;
+    const now = Date.now();
+    this.#scheduleStats(at + ms > now ? at + ms : now + statsDelay(now, ms));
+  }
+
+  #stopStats(): void {
+    clearTimeout(this.#statsTimer);
+    this.#statsTimer = undefined;
+    this.#stats?.close();
+    this.#stats = undefined;
   }
 
   /** Stops watching without touching QEMU. */
   async detach(): Promise<void> {
     this.#detached = true;
-    clearInterval(this.#statsTimer);
+    this.#stopStats();
     await this.#stopSerialMux();
     await this.#qmp?.close().catch(() => undefined);
     this.#finish();
@@ -176,6 +226,9 @@ export class VmSupervisor {
   #onEvent(event: VmDomainEvent): void {
     this.#options.send({ type: 'event', event });
     switch (event.type) {
+      case 'balloonChanged':
+        this.#stats?.balloonChanged(event.actualBytes);
+        break;
       case 'paused':
         this.#setState(this.#observed.shutdown ? 'shutting-down' : 'paused');
         break;
@@ -252,7 +305,7 @@ export class VmSupervisor {
   }
 
   async #onClose(): Promise<void> {
-    clearInterval(this.#statsTimer);
+    this.#stopStats();
     if (this.#detached) return;
     const pid = this.#pid!;
     await this.#stopSerialMux();
