@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { EngineError } from '../api/errors';
@@ -114,6 +115,18 @@ interface Tracked {
   attachWaiters: (() => void)[];
   /** The current supervisor has attached to QEMU and hears its events. */
   watched: boolean;
+}
+
+/**
+ * Whether a pidfile is there, without a failed open: a stopped VM's runtime folder keeps no pidfile,
+ * and with hundreds of VMs polled every second a thrown ENOENT each costs more than the stat.
+ */
+function pidFileExists(paths: VmRuntimePaths): boolean {
+  try {
+    return statSync(paths.pidFile, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
+  }
 }
 
 function reasonText(state: VmState, reason: ExitReason | undefined): string | null {
@@ -280,7 +293,7 @@ export class VmManager {
         }
         if (this.#closed) return;
         const paths = this.#pathsOf(def);
-        const pid = runDirs.has(`${dirname(paths.runDir)}/${basename(paths.runDir)}`) ? await findRunningQemu(paths) : undefined;
+        const pid = runDirs.has(`${dirname(paths.runDir)}/${basename(paths.runDir)}`) && pidFileExists(paths) ? await findRunningQemu(paths) : undefined;
         if (!known) {
           // First sight: a stopped VM's state comes from its last-exit record.
           const status = pid === undefined ? await this.registry.status(def) : undefined;
