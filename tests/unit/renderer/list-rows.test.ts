@@ -6,51 +6,56 @@ import { summary } from './helpers';
 const web = summary('web', { tags: ['Lab', 'web'] });
 const db = summary('db', { tags: ['lab'] });
 const plain = summary('plain');
+const all = (layout: ReturnType<typeof listRows>) => renderedSegments(layout, 0, layout.rows.length).flatMap((segment) => segment.rows);
 
 describe('listRows', () => {
   it('a flat list: one row per VM, element ids from the VM id, the keyboard order as shown', () => {
-    const { rows, order, rowOf } = listRows([db, plain, web], null);
-    expect(rows.map((row) => row.htmlId)).toEqual(['vm-row-id-db', 'vm-row-id-plain', 'vm-row-id-web']);
-    expect(order).toEqual(['id-db', 'id-plain', 'id-web']);
-    expect(rowOf.get('id-web')).toBe(2);
+    const layout = listRows([db, plain, web], null);
+    expect(all(layout).map((row) => row.htmlId)).toEqual(['vm-row-id-db', 'vm-row-id-plain', 'vm-row-id-web']);
+    expect(layout.order).toEqual(['id-db', 'id-plain', 'id-web']);
+    expect(layout.rowOf.get('id-web')).toBe(2);
   });
 
-  it('grouped: headings, a VM under each of its tags, unique element ids, each VM once in the keyboard order', () => {
-    const { rows, order, rowOf } = listRows([db, plain, web], groupByTag([db, plain, web]));
-    expect(rows.map((row) => (row.kind === 'group' ? `[${row.group.label}]` : row.vm.name))).toEqual(['[lab]', 'db', 'web', '[web]', 'web', '[No tag]', 'plain']);
+  it('grouped: headings, a VM under each of its tags, unique element ids and keys, each VM once in the keyboard order', () => {
+    const layout = listRows([db, plain, web], groupByTag([db, plain, web]));
+    const rows = all(layout);
+    expect(rows.map(({ row }) => (row.kind === 'group' ? `[${row.group.label}]` : row.vm.name))).toEqual(['[lab]', 'db', 'web', '[web]', 'web', '[No tag]', 'plain']);
     const ids = rows.map((row) => row.htmlId);
     expect(new Set(ids).size).toBe(ids.length);
-    // The first appearance carries the plain id (aria-activedescendant points there).
-    expect(rows[rowOf.get('id-web')!]!.htmlId).toBe('vm-row-id-web');
-    expect(rowOf.get('id-web')).toBe(2);
-    expect(order).toEqual(['id-db', 'id-web', 'id-plain']);
     const keys = rows.map((row) => row.key);
     expect(new Set(keys).size).toBe(keys.length);
+    // The first appearance carries the plain id (aria-activedescendant points there).
+    expect(layout.rowOf.get('id-web')).toBe(2);
+    expect(rows[2]!.htmlId).toBe('vm-row-id-web');
+    expect(rows[4]!.htmlId).toBe('vm-row-id-web--web');
+    expect(layout.order).toEqual(['id-db', 'id-web', 'id-plain']);
   });
 });
 
 describe('renderedSegments', () => {
-  const many = Array.from({ length: 100 }, (_, i) => summary(`vm-${i}`));
-  const { rows } = listRows(many, null);
+  const many = listRows(
+    Array.from({ length: 100 }, (_, i) => summary(`vm-${i}`)),
+    null,
+  );
+  const indices = (segments: ReturnType<typeof renderedSegments>) => segments.flatMap((segment) => segment.rows.map(({ index }) => index));
 
   it('renders the window only', () => {
-    const segments = renderedSegments(rows, 40, 55);
+    const segments = renderedSegments(many, 40, 55);
     expect(segments).toHaveLength(1);
-    expect(segments[0]!.rows.map(({ index }) => index)).toEqual(Array.from({ length: 15 }, (_, i) => 40 + i));
+    expect(indices(segments)).toEqual(Array.from({ length: 15 }, (_, i) => 40 + i));
     expect(segments[0]!.groupKey).toBeNull();
   });
 
   it('adds a pinned row outside the window in list order, once', () => {
-    expect(renderedSegments(rows, 40, 45, [3])[0]!.rows.map(({ index }) => index)).toEqual([3, 40, 41, 42, 43, 44]);
-    expect(renderedSegments(rows, 40, 45, [99])[0]!.rows.map(({ index }) => index)).toEqual([40, 41, 42, 43, 44, 99]);
-    expect(renderedSegments(rows, 40, 45, [42])[0]!.rows.map(({ index }) => index)).toEqual([40, 41, 42, 43, 44]);
-    expect(renderedSegments(rows, 40, 45, [-1, 100])[0]!.rows).toHaveLength(5);
+    expect(indices(renderedSegments(many, 40, 45, [3]))).toEqual([3, 40, 41, 42, 43, 44]);
+    expect(indices(renderedSegments(many, 40, 45, [99]))).toEqual([40, 41, 42, 43, 44, 99]);
+    expect(indices(renderedSegments(many, 40, 45, [42]))).toEqual([40, 41, 42, 43, 44]);
+    expect(indices(renderedSegments(many, 40, 45, [-1, 100]))).toHaveLength(5);
   });
 
   it('splits grouped rows by group so each group gets one rowgroup', () => {
-    const grouped = listRows([db, plain, web], groupByTag([db, plain, web])).rows;
-    const segments = renderedSegments(grouped, 2, 7);
-    expect(segments.map((segment) => [segment.groupKey, segment.rows.map(({ row }) => row.key)])).toEqual([
+    const grouped = listRows([db, plain, web], groupByTag([db, plain, web]));
+    expect(renderedSegments(grouped, 2, 7).map((segment) => [segment.groupKey, segment.rows.map(({ key }) => key)])).toEqual([
       ['lab', ['lab/id-web']],
       ['web', ['group:web', 'web/id-web']],
       ['', ['group:', '/id-plain']],
