@@ -38,7 +38,9 @@ export function spawnStoreChild(args: string[], env: NodeJS.ProcessEnv = process
       }
     }
   });
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  // 'close', not 'exit': 'exit' can come while the child's last lines are still in the pipe, and a
+  // caller reading `events` after it would miss acknowledgements the child did print.
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   return {
     process: child,
     events,
