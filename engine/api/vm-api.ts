@@ -61,6 +61,7 @@ export const vmStatsSchema = z.object({
   /** 100 = one host core; null on the first sample (a rate needs two). */
   cpuPercent: z.number().nullable(),
   rssBytes: z.number(),
+  /** Proportional set size of QEMU; costly to read, so refreshed every 30 s rather than every sample. */
   pssBytes: z.number().nullable(),
   /** What the balloon reports the guest has, when there is a balloon. */
   guestMemoryBytes: z.number().nullable(),
@@ -175,7 +176,11 @@ export const vmEvents = {
    */
   'vms.changed': z.object({ ids: z.array(z.string()), summaries: z.array(vmSummarySchema).optional() }),
   'vm.state': z.object({ id: z.string(), state: vmStateSchema, stateReason: z.string().nullable() }),
-  'vm.stats': vmStatsSchema,
+  /**
+   * Stats samples of running VMs, every 2 s by default. The VMs are sampled at the same moments and
+   * their samples travel together: one event per interval holding a sample of each running VM.
+   */
+  'vms.stats': z.object({ samples: z.array(vmStatsSchema) }),
   /** A long VM operation moving on (0–1): a snapshot being taken, a save, a clone's copy. */
   'vm.progress': z.object({ id: z.string(), operation: z.enum(['snapshot', 'save', 'clone']), fraction: z.number().min(0).max(1) }),
 };

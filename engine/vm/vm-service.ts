@@ -17,6 +17,7 @@ import { discardSavedState, readSavedState } from './save-restore/saved-state';
 import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot, snapshotThumbnail, type VmLifecycle } from './snapshots';
 import { serialConsoleEndpoint } from './serial-mux/serial-console';
 import type { VmStatsSample } from './stats';
+import { StatsBatcher } from './stats-batch';
 
 type VmImplementation = ImplementationOf<VirtdeskContract>['vms'];
 
@@ -42,8 +43,12 @@ export function statsToWire(id: string, sample: VmStatsSample): VmStats {
   };
 }
 
-/** Forwards the manager's events to the bus under the contract's topics. */
-export function publishVmEvents(bus: EventBus<Record<string, unknown>>): (event: VmManagerEvent) => void {
+/**
+ * Forwards the manager's events to the bus under the contract's topics. Stats samples of all VMs
+ * go out together as one `vms.stats` event per tick (StatsBatcher).
+ */
+export function publishVmEvents(bus: EventBus<Record<string, unknown>>, options: { statsWindowMs?: number } = {}): (event: VmManagerEvent) => void {
+  const stats = new StatsBatcher((samples) => bus.emit('vms.stats', { samples }), options.statsWindowMs);
   return (event) => {
     switch (event.type) {
       case 'vms.changed':
@@ -53,7 +58,7 @@ export function publishVmEvents(bus: EventBus<Record<string, unknown>>): (event:
         bus.emit('vm.state', { id: event.id, state: event.state, stateReason: event.stateReason });
         break;
       case 'vm.stats':
-        bus.emit('vm.stats', statsToWire(event.id, event.stats));
+        stats.add(statsToWire(event.id, event.stats));
         break;
       case 'vm.progress':
         bus.emit('vm.progress', { id: event.id, operation: event.operation, fraction: event.fraction });

@@ -4,7 +4,7 @@ import type { VmStats } from '../../../../engine/api/vm-api';
 /** Samples kept per VM: two minutes at the default 2 s interval. */
 export const STATS_HISTORY_LENGTH = 60;
 
-/** Recent `vm.stats` samples of every VM, bounded per VM; the graphs read from here. */
+/** Recent stats samples (`vms.stats` events) of every VM, bounded per VM; the graphs read from here. */
 export class VmStatsHistory {
   readonly #samples = new SvelteMap<string, readonly VmStats[]>();
   readonly #limit: number;

@@ -6,7 +6,7 @@ import { applyVmChanges } from './vms-changes';
 import { compareNames } from './vms-sort';
 import { VmStatsHistory } from './vms-stats.svelte';
 
-/** Every VM the host knows, kept current by `vms.changed`, `vm.state` and `vm.stats` events. */
+/** Every VM the host knows, kept current by `vms.changed`, `vm.state` and `vms.stats` events. */
 export class VmList {
   /**
    * Replaced as a whole on every change, never mutated: `raw` spares a deep proxy (and a signal)
@@ -33,7 +33,9 @@ export class VmList {
     this.#unsubscribe.push(
       client.on('vms.changed', (event) => this.#onChanged(event.ids, event.summaries)),
       client.on('vm.state', (event) => this.#onState(event.id, event.state, event.stateReason)),
-      client.on('vm.stats', (sample) => this.stats.push(sample)),
+      client.on('vms.stats', (event) => {
+        for (const sample of event.samples) this.stats.push(sample);
+      }),
     );
     void this.refresh();
   }
