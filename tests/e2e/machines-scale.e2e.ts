@@ -1,20 +1,25 @@
 // The VM list with 300 machines through `virtdesk serve` with the real engine: only a window of
 // rows is in the DOM while the grid tells assistive technology the full size, the scrollbar is
 // as long as all rows, the keyboard reaches the last VM (End, PageUp/PageDown, type-ahead) and
-// scrolls it into view, the selection survives scrolling, sorting and filtering work, and a VM
-// found by the search opens with Enter; back from its details the list is where it was.
-import { expect, test, type BrowserContext, type Locator, type Page } from '@playwright/test';
+// scrolls it into view, the selection survives scrolling, sorting and filtering work, a VM found
+// by the search opens with Enter and back from its details the list is where it was; a running
+// test guest at the end of the list has no graphs in the DOM while off screen, and its history
+// is there when it scrolls into view.
+import { expect, test, type Locator, type Page } from '@playwright/test';
+import { openVmSession, type VmSession } from '../support/e2e-vm-session';
 import { saveScreenshot } from '../support/screenshots';
-import { startServeProcess, type ServeProcess } from '../support/serve-process';
 
 const COUNT = 300;
-/** scale-000 … scale-298, then target-vm: 300 names, in the list's (name) order. */
-const NAMES = [...Array.from({ length: COUNT - 1 }, (_, i) => `scale-${String(i).padStart(3, '0')}`), 'target-vm'];
+/** Made over RPC: scale-000 … scale-297, then target-vm. */
+const NAMES = [...Array.from({ length: COUNT - 2 }, (_, i) => `scale-${String(i).padStart(3, '0')}`), 'target-vm'];
+/** A real test guest made by the CLI; its name sorts last. */
+const LIVE = 'zz-live';
+/** All 300 in the list's (name) order. */
+const ALL = [...NAMES, LIVE];
 
-let serve: ServeProcess;
-let context: BrowserContext;
+let session: VmSession;
 let page: Page;
-const pageErrors: string[] = [];
+let pageErrors: string[];
 const ids = new Map<string, string>();
 
 const list = () => page.getByTestId('vm-list');
@@ -69,12 +74,10 @@ test.describe.configure({ mode: 'serial' });
 
 test.beforeAll(async ({ browser }) => {
   test.setTimeout(300_000);
-  serve = await startServeProcess();
-  context = await browser.newContext();
-  page = await context.newPage();
-  page.on('pageerror', (error) => pageErrors.push(error.message));
-  await page.goto(serve.url);
+  session = await openVmSession(browser);
+  ({ page, pageErrors } = session);
   await expect(page.getByTestId('vms-empty')).toBeVisible({ timeout: 20_000 });
+  ids.set(LIVE, await session.createGuestVm(LIVE, { memoryMiB: 160 }));
   // The list is open while they arrive: it grows by vms.changed events, as with a CLI script.
   const created = await createVms(
     NAMES.map((name, i) => ({
@@ -89,8 +92,7 @@ test.beforeAll(async ({ browser }) => {
 });
 
 test.afterAll(async () => {
-  await context?.close();
-  await serve?.stop();
+  await session?.close();
 });
 
 test('only a window of rows is in the DOM; the grid and the scrollbar have the full size', async () => {
@@ -100,7 +102,7 @@ test('only a window of rows is in the DOM; the grid and the scrollbar have the f
   console.log(`${rendered} of ${COUNT} rows in the DOM`);
   expect(rendered).toBeGreaterThan(5);
   expect(rendered).toBeLessThan(40);
-  expect(await renderedNames()).toEqual(NAMES.slice(0, rendered));
+  expect(await renderedNames()).toEqual(ALL.slice(0, rendered));
   // aria-rowindex counts the header row as 1.
   await expect(row('scale-000')).toHaveAttribute('aria-rowindex', '2');
 
@@ -126,20 +128,20 @@ test('the keyboard walks the whole list and scrolls the focused row into view', 
   await row('scale-000').click();
   await expect(list()).toBeFocused();
   await page.keyboard.press('End');
-  await expect(row('target-vm')).toHaveAttribute('aria-selected', 'true');
-  await expectInView(row('target-vm'));
-  await expect(list()).toHaveAttribute('aria-activedescendant', `vm-row-${ids.get('target-vm')}`);
-  await expect(row('target-vm')).toHaveAttribute('aria-rowindex', String(COUNT + 1));
+  await expect(row(LIVE)).toHaveAttribute('aria-selected', 'true');
+  await expectInView(row(LIVE));
+  await expect(list()).toHaveAttribute('aria-activedescendant', `vm-row-${ids.get(LIVE)}`);
+  await expect(row(LIVE)).toHaveAttribute('aria-rowindex', String(COUNT + 1));
   await expect(row('scale-000')).toHaveCount(0);
 
   // PageUp moves by a screenful less one row, and keeps the focused row in view.
   await page.keyboard.press('PageUp');
   const afterPageUp = (await rows().evaluateAll((elements) => elements.filter((element) => element.getAttribute('aria-selected') === 'true').map((element) => element.getAttribute('data-name'))))[0]!;
-  const page1 = COUNT - 1 - NAMES.indexOf(afterPageUp);
+  const page1 = COUNT - 1 - ALL.indexOf(afterPageUp);
   expect(page1).toBeGreaterThan(3);
   await expectInView(row(afterPageUp));
   await page.keyboard.press('PageDown');
-  await expect(row('target-vm')).toHaveAttribute('aria-selected', 'true');
+  await expect(row(LIVE)).toHaveAttribute('aria-selected', 'true');
 
   await page.keyboard.press('Home');
   await expect(row('scale-000')).toHaveAttribute('aria-selected', 'true');
@@ -165,7 +167,7 @@ test('the selection survives scrolling away and back; the toolbar counts it all 
   await row('scale-005').click({ modifiers: ['Control'] });
   await expect(page.getByTestId('vms-start')).toContainText('2');
   await list().evaluate((element) => (element.scrollTop = element.scrollHeight));
-  await expect(row('target-vm')).toBeVisible();
+  await expect(row(LIVE)).toBeVisible();
   await expect(row('scale-005')).toHaveCount(1); // the focused row stays in the DOM, off screen, for aria-activedescendant
   await expect(row('scale-003')).toHaveCount(0);
   await expect(page.getByTestId('vms-start')).toContainText('2');
@@ -190,7 +192,7 @@ test('sorting by a column header reverses the whole list, not just the rows show
   await nameHeader.click();
   await expect(nameHeader.locator('xpath=..')).toHaveAttribute('aria-sort', 'descending');
   await list().evaluate((element) => (element.scrollTop = 0));
-  await expect.poll(async () => (await renderedNames()).slice(0, 3)).toEqual(['target-vm', 'scale-298', 'scale-297']);
+  await expect.poll(async () => (await renderedNames()).slice(0, 3)).toEqual([LIVE, 'target-vm', 'scale-297']);
   await nameHeader.click();
   await expect.poll(async () => (await renderedNames())[0]).toBe('scale-000');
 });
@@ -217,5 +219,26 @@ test('the search narrows 300 to one, Enter opens it, and Back returns to the sam
   await expectInView(row('scale-201'));
   await expect(row('scale-201')).toHaveAttribute('aria-selected', 'true');
   expect(await list().evaluate((element) => element.scrollTop)).toBeCloseTo(200 * rowHeight, -1);
+  expect(pageErrors).toEqual([]);
+});
+
+test('a running VM off screen has no graphs in the DOM; its history is there when it scrolls into view', async () => {
+  test.setTimeout(240_000);
+  const id = ids.get(LIVE)!;
+  await list().evaluate((element) => (element.scrollTop = 0));
+  await page.getByTestId('vms-search').fill('');
+  await session.cli('vm', 'start', LIVE);
+  await expect.poll(async () => (JSON.parse(await session.cli('vm', 'list', '--json')) as { name: string; state: string }[]).find((vm) => vm.name === LIVE)?.state, { timeout: 120_000 }).toBe('running');
+  // Off screen, only its state is known: no row, no sparklines, for any VM.
+  await page.waitForTimeout(5_000);
+  await expect(row(LIVE)).toHaveCount(0);
+  await expect(page.locator('[data-testid^="vm-cpu-"], [data-testid^="vm-mem-"]')).toHaveCount(0);
+  // Scrolled into view: the graphs draw the samples that came while it was off screen.
+  await list().evaluate((element) => (element.scrollTop = element.scrollHeight));
+  await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'running');
+  const samples = Number(await page.getByTestId(`vm-mem-${id}`).getAttribute('data-samples'));
+  expect(samples).toBeGreaterThanOrEqual(2);
+  await expect(page.locator('svg[data-testid^="vm-cpu-"]')).toHaveCount(1);
+  await session.cli('vm', 'stop', LIVE, '--force');
   expect(pageErrors).toEqual([]);
 });
