@@ -100,8 +100,27 @@ export const scaleRpcSuite: SuiteDefinition = {
         { label: 'vms.list, 1 VM', measure: () => timed(() => small.rpc.api.vms.list({})) },
         { label: `vms.list, ${many} VMs`, measure: () => timed(() => big.rpc.api.vms.list({})) },
         {
-          // What an open window does after an edit: the host announces vms.changed, the list reloads.
-          label: `refresh after an edit, ${many} VMs (vms.update → vms.changed → vms.list)`,
+          // What an open window does after an edit: vms.changed carries the edited VM's summary,
+          // which the list puts in place without another vms.list (renderer/src/lib/state/vms-changes.ts).
+          label: `refresh after an edit, ${many} VMs (vms.update → vms.changed with the edit)`,
+          measure: () =>
+            timed(async () => {
+              const description = `edit ${++edits}`;
+              const changed = new Promise<void>((resolve, reject) => {
+                const off = big.rpc.on('vms.changed', (event) => {
+                  off();
+                  const summary = event.summaries?.find((vm) => vm.id === firstId);
+                  if (summary?.description === description) resolve();
+                  else reject(new Error('vms.changed does not carry the edited summary'));
+                });
+              });
+              await big.rpc.api.vms.update({ id: firstId, patch: { description } });
+              await changed;
+            }),
+        },
+        {
+          // A window that reloads instead (a new VM, or an event during a reload).
+          label: `reload after an edit, ${many} VMs (vms.update → vms.changed → vms.list)`,
           measure: () =>
             timed(async () => {
               const changed = new Promise<void>((resolve) => {

@@ -21,8 +21,16 @@ function onPath(command: string, env: NodeJS.ProcessEnv = process.env): string |
 }
 
 export async function virsh(args: string[], timeoutMs = 60_000): Promise<string> {
-  const { stdout } = await run('virsh', ['-c', libvirtUri(), ...args], { timeout: timeoutMs });
-  return stdout;
+  try {
+    const { stdout } = await run('virsh', ['-c', libvirtUri(), ...args], { timeout: timeoutMs });
+    return stdout;
+  } catch (error) {
+    // execFile's message is only the command line: say why (virsh's stderr, or the time limit).
+    const failure = error as Error & { stderr?: string; killed?: boolean };
+    const why = failure.killed ? `no answer within ${timeoutMs / 1000} s` : failure.stderr?.trim();
+    if (why) failure.message = `virsh ${args.join(' ')}: ${why}`;
+    throw failure;
+  }
 }
 
 /** Why libvirt cannot be compared with here, or undefined when `virsh` reaches a daemon with the QEMU driver. */
@@ -135,7 +143,8 @@ export async function defineDomain(def: VmDefinition): Promise<LibvirtDomain> {
   const xmlFile = join(dir, 'domain.xml');
   await writeFile(xmlFile, domainXml(name, def, files, password));
   try {
-    await virsh(['define', xmlFile]);
+    // libvirtd 9.0 here sometimes takes 80-90 s to define a domain (set-up, not measured).
+    await virsh(['define', xmlFile], 300_000);
   } catch (error) {
     await rm(dir, { recursive: true, force: true });
     throw error;
