@@ -19,27 +19,32 @@ export function auxvValue(auxv: Uint8Array, type: number): number | undefined {
   return undefined;
 }
 
-let auxv: Uint8Array | undefined | null;
-function auxvOf(type: number, fallback: number): number {
-  if (auxv === undefined) {
+let system: { clockTicks: number; pageSize: number } | undefined;
+function systemValues(): { clockTicks: number; pageSize: number } {
+  if (!system) {
+    let auxv: Uint8Array | undefined;
     try {
-      auxv = process.arch === 'x64' || process.arch === 'arm64' ? readFileSync('/proc/self/auxv') : null;
+      if (process.arch === 'x64' || process.arch === 'arm64') auxv = readFileSync('/proc/self/auxv');
     } catch {
-      auxv = null;
+      auxv = undefined;
     }
+    const value = (type: number, fallback: number) => {
+      const found = auxv ? auxvValue(auxv, type) : undefined;
+      return found !== undefined && found > 0 ? found : fallback;
+    };
+    system = { clockTicks: value(AT_CLKTCK, 100), pageSize: value(AT_PAGESZ, 4096) };
   }
-  const value = auxv ? auxvValue(auxv, type) : undefined;
-  return value !== undefined && value > 0 ? value : fallback;
+  return system;
 }
 
 /** `sysconf(_SC_CLK_TCK)`: the unit of utime/stime in /proc/<pid>/stat (100 on Linux almost always). */
 export function clockTicksPerSecond(): number {
-  return auxvOf(AT_CLKTCK, 100);
+  return systemValues().clockTicks;
 }
 
 /** The page size: the unit of /proc/<pid>/statm. */
 export function pageSize(): number {
-  return auxvOf(AT_PAGESZ, 4096);
+  return systemValues().pageSize;
 }
 
 export interface ProcCpuTimes {
@@ -52,7 +57,7 @@ export interface ProcCpuTimes {
 /** Parses /proc/<pid>/stat text. Exported for tests. */
 export function parseProcStat(text: string): ProcCpuTimes {
   // Fields after the last ')' start at field 3 (state); utime is field 14, stime 15, starttime 22.
-  const rest = text.slice(text.lastIndexOf(')') + 2).trim().split(/\s+/);
+  const rest = text.slice(text.lastIndexOf(')') + 2).split(' ');
   const field = (n: number): number => {
     const value = Number(rest[n - 3]);
     if (!Number.isFinite(value)) throw new Error(`malformed /proc stat: field ${n} missing`);
