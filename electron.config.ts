@@ -12,8 +12,8 @@ const config: Configuration = {
   directories: { output: 'dist/packages', buildResources: 'assets' },
   files: ['dist/electron/**', 'dist/node/**', 'dist/renderer/**', 'package.json', '!**/*.map'],
   asar: true,
-  // The per-VM supervisor (dist/node/supervisor.mjs and its chunks) runs in a utilityProcess as an
-  // ES module; it is loaded from plain files, not from inside the archive (main/electron/locations.ts).
+  // The per-VM supervisor (dist/node/supervisor.cjs, one CommonJS file) runs in a utilityProcess;
+  // it is loaded from plain files, not from inside the archive (main/electron/locations.ts).
   asarUnpack: ['dist/node/**'],
   // Security fuses: no ELECTRON_RUN_AS_NODE (the per-VM supervisors are utilityProcesses, which do
   // not need it), encrypted cookies, and only an integrity-checked app.asar may be loaded.

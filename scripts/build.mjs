@@ -15,7 +15,6 @@ const requireShim = "import { createRequire as __virtdeskCreateRequire } from 'n
 /** Node entry points: name in dist/node → source. Entries whose source does not exist yet are skipped. */
 const nodeEntries = {
   'cli-main': 'main/cli-main.ts',
-  supervisor: 'engine/vm/supervisor-main.ts',
   'privileged-helper': 'engine/network/privileged/helper-main.ts',
   bench: 'bench/main.ts',
 };
@@ -61,6 +60,27 @@ async function buildCliEntry() {
   });
 }
 
+/**
+ * The per-VM supervisor (one process per running VM) as one CommonJS file with no shared chunks:
+ * Node starts a CommonJS main without its ES module loader, and every module a supervisor loads
+ * stays resident for the VM's whole life (bench/README.md, suite 3).
+ */
+async function buildSupervisor() {
+  await esbuild({
+    absWorkingDir: root,
+    entryPoints: { supervisor: 'engine/vm/supervisor-main.ts' },
+    outdir: 'dist/node',
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node20',
+    format: 'cjs',
+    sourcemap: true,
+    external: ['electron'],
+    logLevel: quiet ? 'warning' : 'info',
+  });
+}
+
 async function buildElectron() {
   const common = {
     absWorkingDir: root,
@@ -83,4 +103,4 @@ async function buildRenderer() {
 
 await rm(`${root}/dist/node`, { recursive: true, force: true });
 await rm(`${root}/dist/electron`, { recursive: true, force: true });
-await Promise.all([buildRenderer(), buildNode(), buildCliEntry(), buildElectron()]);
+await Promise.all([buildRenderer(), buildNode(), buildCliEntry(), buildSupervisor(), buildElectron()]);

@@ -48,7 +48,7 @@ export function builtCli(): Promise<{ path: string } | { missing: string }> {
   privateBuild ??= (async () => {
     const dist = join(repoRoot(), 'dist');
     for (let attempt = 0; attempt < 30; attempt++) {
-      if (existsSync(join(dist, 'node', 'cli.cjs')) && existsSync(join(dist, 'node', 'supervisor.mjs')) && existsSync(join(dist, 'renderer', 'index.html'))) {
+      if (existsSync(join(dist, 'node', 'cli.cjs')) && existsSync(join(dist, 'node', 'supervisor.cjs')) && existsSync(join(dist, 'renderer', 'index.html'))) {
         const copy = await mkdtemp(join(tmpdir(), 'vdbench-dist-'));
         process.once('exit', () => rmSync(copy, { recursive: true, force: true }));
         try {

@@ -126,11 +126,11 @@ export async function startServe(home: string): Promise<ServeHost> {
       });
       return { stream, password: password ?? '' };
     },
-    supervisors: () => childProcessesRunning(pid, 'supervisor.mjs'),
+    supervisors: () => childProcessesRunning(pid, 'supervisor.cjs'),
     qemus,
     output: () => output,
     async stop() {
-      const supervisors = await childProcessesRunning(pid, 'supervisor.mjs');
+      const supervisors = await childProcessesRunning(pid, 'supervisor.cjs');
       const list = await rpc.api.vms.list({}).catch(() => []);
       await Promise.all(list.filter((vm) => vm.state !== 'stopped').map((vm) => rpc.api.vms.stop({ id: vm.id, force: true }).catch(() => undefined)));
       rpc.close();

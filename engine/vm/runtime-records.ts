@@ -1,4 +1,3 @@
-import { randomBytes } from 'node:crypto';
 import { readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { VmRuntimePaths } from './runtime-dir';
@@ -37,7 +36,8 @@ export interface StopIntent {
 
 /** Replace-by-rename (readers never see half a file); no fsync: these are runtime hints, not data. */
 async function writeJson(path: string, value: unknown): Promise<void> {
-  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`);
+  // node:crypto loaded here, not imported: VM supervisors import this module and would all pay for it.
+  const temp = join(dirname(path), `.${basename(path)}.${process.pid}.${process.getBuiltinModule('node:crypto').randomBytes(4).toString('hex')}.tmp`);
   await writeFile(temp, `${JSON.stringify(value, null, 2)}\n`, { mode: 0o600 });
   await rename(temp, path);
 }

@@ -5,7 +5,7 @@
  */
 import { VmSupervisor } from './supervisor';
 import type { HostToSupervisor, SupervisorToHost } from './supervisor-protocol';
-import { connectToParent } from './worker';
+import { connectToParent } from './worker-parent';
 
 const port = connectToParent<HostToSupervisor, SupervisorToHost>();
 let supervisor: VmSupervisor | undefined;

@@ -6,7 +6,7 @@ export interface AppLocations {
   rendererRoot: string;
   /** dist/electron/preload.cjs: loaded by Electron itself, asar is fine. */
   preloadPath: string;
-  /** dist/node/supervisor.mjs, outside app.asar when packaged (see unpackedPath). */
+  /** dist/node/supervisor.cjs, outside app.asar when packaged (see unpackedPath). */
   supervisorEntry: string;
 }
 
@@ -31,6 +31,6 @@ export function appLocations(electronDir: string): AppLocations {
   return {
     rendererRoot: join(distDir, 'renderer'),
     preloadPath: join(electronDir, 'preload.cjs'),
-    supervisorEntry: unpackedPath(join(distDir, 'node', 'supervisor.mjs')),
+    supervisorEntry: unpackedPath(join(distDir, 'node', 'supervisor.cjs')),
   };
 }

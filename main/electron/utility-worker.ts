@@ -1,4 +1,5 @@
 import type { ForkOptions } from 'electron';
+import { supervisorUtilityExecArgv } from '../../engine/vm/supervisor-flags';
 import { classifyExit, WorkerEvents, type VmWorker, type WorkerEntry, type WorkerExit, type WorkerFactory } from '../../engine/vm/worker';
 
 export const KILL_GRACE_MS = 3000;
@@ -24,6 +25,8 @@ export interface UtilityWorkerOptions {
   sendKill?: (pid: number, signal: NodeJS.Signals) => void;
   graceMs?: number;
   log?: (line: string) => void;
+  /** Flags for the utility process; default: the supervisor's V8 flags (engine/vm/supervisor-flags.ts). */
+  execArgv?: string[];
 }
 
 /**
@@ -35,7 +38,12 @@ export function utilityWorkerFactory(utility: UtilityProcessModule, options: Uti
   const sendKill = options.sendKill ?? ((pid: number, signal: NodeJS.Signals) => process.kill(pid, signal));
   const graceMs = options.graceMs ?? KILL_GRACE_MS;
   return <In, Out>(entry: WorkerEntry): VmWorker<In, Out> => {
-    const child = utility.fork(entry.modulePath, [...(entry.args ?? [])], { env: entry.env ?? process.env, serviceName: entry.name, stdio: 'inherit' });
+    const child = utility.fork(entry.modulePath, [...(entry.args ?? [])], {
+      env: entry.env ?? process.env,
+      serviceName: entry.name,
+      stdio: 'inherit',
+      execArgv: options.execArgv ?? supervisorUtilityExecArgv(),
+    });
     const events = new WorkerEvents<Out>();
     let exit: WorkerExit | undefined;
     let killRequested = false;

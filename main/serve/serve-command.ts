@@ -4,6 +4,7 @@ import type { CliIo } from '../../engine/cli/command';
 import { UsageError } from '../../engine/cli/run-cli';
 import { createEngine } from '../../engine/engine';
 import { virtdeskHome } from '../../engine/paths';
+import { supervisorForkExecArgv } from '../../engine/vm/supervisor-flags';
 import { forkWorkerFactory } from '../../engine/vm/worker';
 import { ConsoleTickets } from './console-tickets';
 import { startServer } from './server';
@@ -18,7 +19,7 @@ export interface BuiltLocations {
 export function builtLocations(entryUrl: string): BuiltLocations {
   return {
     rendererRoot: fileURLToPath(new URL('../renderer', entryUrl)),
-    supervisorEntry: fileURLToPath(new URL('./supervisor.mjs', entryUrl)),
+    supervisorEntry: fileURLToPath(new URL('./supervisor.cjs', entryUrl)),
   };
 }
 
@@ -49,7 +50,7 @@ export const serveCommand = {
       home: virtdeskHome(io.env),
       env: io.env,
       hostKind: 'serve',
-      workers: forkWorkerFactory({ execArgv: [] }),
+      workers: forkWorkerFactory({ execArgv: supervisorForkExecArgv() }),
       supervisorEntry: built.supervisorEntry,
       consoles: consoleTickets,
       log: (line) => io.stderr(`${line}\n`),

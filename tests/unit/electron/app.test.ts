@@ -119,9 +119,9 @@ describe('the Electron app (electron mocked)', () => {
   it('starts the engine with a utilityProcess per VM and the supervisor beside the bundle', async () => {
     const { engine, electron } = await started();
     const options = engine.options[0]!;
-    expect(options).toMatchObject({ home, hostKind: 'electron', supervisorEntry: join(dir, 'dist', 'node', 'supervisor.mjs') });
+    expect(options).toMatchObject({ home, hostKind: 'electron', supervisorEntry: join(dir, 'dist', 'node', 'supervisor.cjs') });
     options.workers({ modulePath: options.supervisorEntry, name: 'vm x' });
-    expect(electron.utility.children[0]!.modulePath).toBe(join(dir, 'dist', 'node', 'supervisor.mjs'));
+    expect(electron.utility.children[0]!.modulePath).toBe(join(dir, 'dist', 'node', 'supervisor.cjs'));
   });
 
   it('opens the manager window locked down, with no app menu', async () => {

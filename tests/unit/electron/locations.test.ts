@@ -8,7 +8,7 @@ describe('app locations', () => {
     expect(appLocations('/home/me/virtdesk/dist/electron')).toEqual({
       rendererRoot: '/home/me/virtdesk/dist/renderer',
       preloadPath: '/home/me/virtdesk/dist/electron/preload.cjs',
-      supervisorEntry: '/home/me/virtdesk/dist/node/supervisor.mjs',
+      supervisorEntry: '/home/me/virtdesk/dist/node/supervisor.cjs',
     });
   });
 
@@ -16,7 +16,7 @@ describe('app locations', () => {
     expect(appLocations('/opt/Virtdesk/resources/app.asar/dist/electron')).toEqual({
       rendererRoot: '/opt/Virtdesk/resources/app.asar/dist/renderer',
       preloadPath: '/opt/Virtdesk/resources/app.asar/dist/electron/preload.cjs',
-      supervisorEntry: '/opt/Virtdesk/resources/app.asar.unpacked/dist/node/supervisor.mjs',
+      supervisorEntry: '/opt/Virtdesk/resources/app.asar.unpacked/dist/node/supervisor.cjs',
     });
     expect(unpackedPath('/a/my.app.asar.d/x')).toBe('/a/my.app.asar.d/x');
     expect(unpackedPath('/a/app.asarx/x')).toBe('/a/app.asarx/x');

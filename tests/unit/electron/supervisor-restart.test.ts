@@ -67,7 +67,7 @@ describe('VmManager with the utilityProcess worker factory', () => {
       home: home!.home,
       env: home!.env,
       workers: utilityWorkerFactory(utility),
-      supervisorEntry: '/opt/Virtdesk/resources/app.asar.unpacked/dist/node/supervisor.mjs',
+      supervisorEntry: '/opt/Virtdesk/resources/app.asar.unpacked/dist/node/supervisor.cjs',
       statsIntervalMs: 0,
       pollIntervalMs: 60_000,
       restartPolicy: { initialDelayMs: 150, factor: 2, maxCrashes: 2, windowMs: 60_000 },
@@ -76,7 +76,7 @@ describe('VmManager with the utilityProcess worker factory', () => {
     const vm = manager;
     await waitFor('the first supervisor to attach', () => vm.isWatched(def.id), 10_000, 10);
     expect(utility.children).toHaveLength(1);
-    expect(utility.children[0]!.modulePath).toBe('/opt/Virtdesk/resources/app.asar.unpacked/dist/node/supervisor.mjs');
+    expect(utility.children[0]!.modulePath).toBe('/opt/Virtdesk/resources/app.asar.unpacked/dist/node/supervisor.cjs');
     expect(utility.children[0]!.posted[0]).toMatchObject({ type: 'attach', vmId: def.id, home: home!.home });
 
     // Crash 1: restarted after the initial delay.
@@ -116,7 +116,7 @@ describe('VmManager with the utilityProcess worker factory', () => {
       home: home!.home,
       env: home!.env,
       workers: utilityWorkerFactory(utility),
-      supervisorEntry: '/x/supervisor.mjs',
+      supervisorEntry: '/x/supervisor.cjs',
       statsIntervalMs: 0,
       pollIntervalMs: 60_000,
       restartPolicy: { initialDelayMs: 50 },

@@ -3,7 +3,7 @@ import { utilityWorkerFactory } from '../../../main/electron/utility-worker';
 import type { WorkerExit } from '../../../engine/vm/worker';
 import { fakeUtilityProcess } from './fakes';
 
-const entry = { modulePath: '/app/dist/node/supervisor.mjs', name: 'vm demo', env: { VIRTDESK_HOME: '/tmp/h' } };
+const entry = { modulePath: '/app/dist/node/supervisor.cjs', name: 'vm demo', env: { VIRTDESK_HOME: '/tmp/h' } };
 const tick = () => new Promise((resolve) => setTimeout(resolve, 0));
 
 afterEach(() => {
@@ -15,8 +15,10 @@ describe('utilityProcess worker adapter', () => {
     const utility = fakeUtilityProcess();
     const worker = utilityWorkerFactory(utility)<{ type: string }, { type: string; n?: number }>(entry);
     const child = utility.children[0]!;
-    expect(child.modulePath).toBe('/app/dist/node/supervisor.mjs');
+    expect(child.modulePath).toBe('/app/dist/node/supervisor.cjs');
     expect(child.options).toMatchObject({ env: { VIRTDESK_HOME: '/tmp/h' }, serviceName: 'vm demo', stdio: 'inherit' });
+    // The supervisor's V8 flags, through the one switch a utility process takes them from.
+    expect((child.options as { execArgv?: string[] }).execArgv).toEqual(['--js-flags=--jitless --no-expose-wasm']);
 
     // Posted before the process exists: UtilityProcess queues it, the adapter must not drop it.
     worker.postMessage({ type: 'attach' });
