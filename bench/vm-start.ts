@@ -140,7 +140,7 @@ export async function measureVirshStart(domain: LibvirtDomain): Promise<number> 
         await exited;
         return at - started;
       } catch (error) {
-        if (Date.now() < deadline && /security handshake failed/.test(String(error))) {
+        if (Date.now() < deadline && /security handshake failed|authentication failed/.test(String(error))) {
           await new Promise((resolvePromise) => setTimeout(resolvePromise, 5));
           continue;
         }
