@@ -42,33 +42,16 @@ async function buildNode() {
 }
 
 /**
- * The `virtdesk` entry as CommonJS: Node starts a CommonJS main without initialising its ES module
- * loader, which is time `vm start` would otherwise spend before spawning QEMU (main/cli.ts).
+ * Single-file CommonJS entries: Node starts a CommonJS main without initialising its ES module
+ * loader, and they share no chunks.
+ * - cli: the `virtdesk` entry; that time would otherwise come before `vm start` spawns QEMU (main/cli.ts).
+ * - supervisor: one process per running VM, and every module it loads stays resident for the VM's
+ *   whole life (bench/README.md, suite 3).
  */
-async function buildCliEntry() {
+async function buildCommonJsEntries() {
   await esbuild({
     absWorkingDir: root,
-    entryPoints: { cli: 'main/cli.ts' },
-    outdir: 'dist/node',
-    outExtension: { '.js': '.cjs' },
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'cjs',
-    sourcemap: true,
-    logLevel: quiet ? 'warning' : 'info',
-  });
-}
-
-/**
- * The per-VM supervisor (one process per running VM) as one CommonJS file with no shared chunks:
- * Node starts a CommonJS main without its ES module loader, and every module a supervisor loads
- * stays resident for the VM's whole life (bench/README.md, suite 3).
- */
-async function buildSupervisor() {
-  await esbuild({
-    absWorkingDir: root,
-    entryPoints: { supervisor: 'engine/vm/supervisor-main.ts' },
+    entryPoints: { cli: 'main/cli.ts', supervisor: 'engine/vm/supervisor-main.ts' },
     outdir: 'dist/node',
     outExtension: { '.js': '.cjs' },
     bundle: true,
@@ -103,4 +86,4 @@ async function buildRenderer() {
 
 await rm(`${root}/dist/node`, { recursive: true, force: true });
 await rm(`${root}/dist/electron`, { recursive: true, force: true });
-await Promise.all([buildRenderer(), buildNode(), buildCliEntry(), buildSupervisor(), buildElectron()]);
+await Promise.all([buildRenderer(), buildNode(), buildCommonJsEntries(), buildElectron()]);
