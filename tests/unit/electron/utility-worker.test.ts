@@ -1,4 +1,5 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import { supervisorUtilityExecArgv } from '../../../engine/vm/supervisor-flags';
 import { utilityWorkerFactory } from '../../../main/electron/utility-worker';
 import type { WorkerExit } from '../../../engine/vm/worker';
 import { fakeUtilityProcess } from './fakes';
@@ -18,7 +19,7 @@ describe('utilityProcess worker adapter', () => {
     expect(child.modulePath).toBe('/app/dist/node/supervisor.cjs');
     expect(child.options).toMatchObject({ env: { VIRTDESK_HOME: '/tmp/h' }, serviceName: 'vm demo', stdio: 'inherit' });
     // The supervisor's V8 flags, through the one switch a utility process takes them from.
-    expect((child.options as { execArgv?: string[] }).execArgv).toEqual(['--js-flags=--jitless --no-expose-wasm']);
+    expect((child.options as { execArgv?: string[] }).execArgv).toEqual(supervisorUtilityExecArgv());
 
     // Posted before the process exists: UtilityProcess queues it, the adapter must not drop it.
     worker.postMessage({ type: 'attach' });
