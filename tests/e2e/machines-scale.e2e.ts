@@ -229,8 +229,9 @@ test('a running VM off screen has no graphs in the DOM; its history is there whe
   await page.getByTestId('vms-search').fill('');
   await session.cli('vm', 'start', LIVE);
   await expect.poll(async () => (JSON.parse(await session.cli('vm', 'list', '--json')) as { name: string; state: string }[]).find((vm) => vm.name === LIVE)?.state, { timeout: 120_000 }).toBe('running');
-  // Off screen, only its state is known: no row, no sparklines, for any VM.
-  await page.waitForTimeout(5_000);
+  // Off screen, only its state is known: no row, no sparklines, for any VM. Samples come every 2 s
+  // once serve has picked the QEMU up and its supervisor attached (seconds under load): wait for 5.
+  await page.waitForTimeout(10_000);
   await expect(row(LIVE)).toHaveCount(0);
   await expect(page.locator('[data-testid^="vm-cpu-"], [data-testid^="vm-mem-"]')).toHaveCount(0);
   // Scrolled into view: the graphs draw the samples that came while it was off screen.
