@@ -41,7 +41,7 @@ export interface VmManagerOptions {
   env?: NodeJS.ProcessEnv;
   /** Makes supervisor processes (fork under serve, utilityProcess under Electron). */
   workers: WorkerFactory;
-  /** The supervisor module the workers run (built: dist/node/vm-supervisor.mjs; tests: engine/vm/supervisor-main.ts). */
+  /** The supervisor module the workers run (built: dist/node/supervisor.cjs; tests: engine/vm/supervisor-main.ts). */
   supervisorEntry: string;
   onEvent?: (event: VmManagerEvent) => void;
   /** 0 turns stats sampling off. Default 2 s. */
