@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDocumentCache, type CacheChange, type DocumentCache, type DocumentStore } from '../../../engine/store';
 import { localChangeListenerCount } from '../../../engine/store/local-changes';
-import { makeTempHome, newDoc, openTestStore, parseTestDoc, TEST_SCHEMA_VERSION, type TestDoc } from './helpers/test-documents';
+import { countingParse, makeTempHome, newDoc, openTestStore, TEST_SCHEMA_VERSION, type TestDoc } from './helpers/test-documents';
 
 let temp: Awaited<ReturnType<typeof makeTempHome>>;
 let store: DocumentStore<TestDoc>;
@@ -13,12 +13,7 @@ const caches: DocumentCache<TestDoc>[] = [];
 beforeEach(async () => {
   temp = await makeTempHome();
   parses = 0;
-  store = openTestStore(temp.root, {
-    parse: (raw) => {
-      parses += 1;
-      return parseTestDoc(raw);
-    },
-  });
+  store = openTestStore(temp.root, { parse: countingParse(() => (parses += 1)) });
 });
 afterEach(async () => {
   for (const cache of caches.splice(0)) cache.close();

@@ -2,7 +2,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { DocumentStore } from '../../../engine/store';
-import { makeTempHome, newDoc, openTestStore, parseTestDoc, TEST_SCHEMA_VERSION, type TestDoc } from './helpers/test-documents';
+import { countingParse, makeTempHome, newDoc, openTestStore, TEST_SCHEMA_VERSION, type TestDoc } from './helpers/test-documents';
 
 let temp: Awaited<ReturnType<typeof makeTempHome>>;
 let store: DocumentStore<TestDoc>;
@@ -12,12 +12,7 @@ const stops: (() => void)[] = [];
 beforeEach(async () => {
   temp = await makeTempHome();
   parses = 0;
-  store = openTestStore(temp.root, {
-    parse: (raw) => {
-      parses += 1;
-      return parseTestDoc(raw);
-    },
-  });
+  store = openTestStore(temp.root, { parse: countingParse(() => (parses += 1)) });
 });
 afterEach(async () => {
   for (const stop of stops.splice(0)) stop();
@@ -33,12 +28,7 @@ describe('list re-reads only what changed', () => {
   it('parses each file once until it changes, and then only that one', async () => {
     const docs: TestDoc[] = [];
     for (let i = 0; i < 10; i++) docs.push(await store.create(newDoc(`vm-${i}`)));
-    const reader = openTestStore(temp.root, {
-      parse: (raw) => {
-        parses += 1;
-        return parseTestDoc(raw);
-      },
-    });
+    const reader = openTestStore(temp.root, { parse: countingParse(() => (parses += 1)) });
     parses = 0;
     await reader.list();
     expect(parses).toBe(10);

@@ -60,6 +60,14 @@ export function openTestStore(root: string, extra: Partial<DocumentStoreOptions<
   return createDocumentStore(testStoreOptions(root, extra));
 }
 
+/** A `parse` for openTestStore that calls `onParse` for every document it parses (tests counting re-reads). */
+export function countingParse(onParse: () => void): (raw: unknown) => TestDoc {
+  return (raw) => {
+    onParse();
+    return parseTestDoc(raw);
+  };
+}
+
 export function newDoc(name: string, extra: Partial<TestDoc> = {}): TestDoc {
   return parseTestDoc({ schemaVersion: TEST_SCHEMA_VERSION, id: crypto.randomUUID(), name, ...extra });
 }
