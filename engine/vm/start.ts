@@ -22,6 +22,7 @@ import { awaitQemuReady, launchQemu } from './launcher';
 import { findRunningQemu, waitForExit } from './pidfile';
 import { clearAfterExit, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
 import { clearLastExit, writeLastExit, writeRuntimeRecord, type RuntimeRecord } from './runtime-records';
+import { acquireStartLock } from './start-lock';
 import { assertOperationAllowed } from './states';
 import { resumeFromSavedState } from './save-restore/restore';
 import { probeVmStatus } from './status';
@@ -173,10 +174,20 @@ async function rememberLaunch(def: VmDefinition, plan: StartPlan, ctx: StartCont
 /**
  * Starts a VM: plan, launch QEMU detached and paused, connect to its one-shot QMP monitor
  * (which only answers once every device is created), record what was decided, `cont`.
- * Works from any process; the VM does not depend on the caller staying alive.
+ * Works from any process; the VM does not depend on the caller staying alive. One start of a VM
+ * runs at a time across processes (./start-lock); a second one then finds it running.
  */
 export async function startVm(def: VmDefinition, ctx: StartContext): Promise<StartResult> {
   const paths = vmRuntimePaths(ctx.home, def.id, ctx.env);
+  const release = ctx.speculative?.releaseStartLock ?? (await acquireStartLock(paths, def.name));
+  try {
+    return await startHoldingLock(def, ctx, paths);
+  } finally {
+    await release();
+  }
+}
+
+async function startHoldingLock(def: VmDefinition, ctx: StartContext, paths: VmRuntimePaths): Promise<StartResult> {
   let speculative = ctx.speculative;
   let resume: StartResume | undefined;
   let plan: StartPlan;

@@ -1,6 +1,7 @@
 import { access, readFile } from 'node:fs/promises';
 import { discardSpawnedQemu, spawnQemu, type SpawnedQemu } from '../launcher';
 import { vmRuntimePaths, type VmRuntimePaths } from '../runtime-dir';
+import { tryStartLock } from '../start-lock';
 import { savedStateRecordFile, templateMarkFile, vmDefinitionFile } from '../vm-files';
 import { definitionFingerprint, launchCacheKey, readLaunchCache } from './launch-cache';
 
@@ -15,6 +16,8 @@ export interface SpeculativeLaunch {
   vmId: string;
   paths: VmRuntimePaths;
   spawned: SpawnedQemu;
+  /** Releases the VM's start lock, taken before spawning and held until the claiming start ends. */
+  releaseStartLock: () => Promise<void>;
 }
 
 /** In qemu.log's header of a QEMU spawned this way. */
@@ -76,11 +79,20 @@ export async function launchSpeculatively(home: string, vmName: string, env: Nod
     const paths = vmRuntimePaths(home, entry.vmId, env);
     const key = await launchCacheKey({ definition: definitionFingerprint(stored), binary: entry.binary, runDir: paths.runDir });
     if (key !== entry.key) return undefined;
-    // Refuses (throws) when the VM's QEMU is already running, before touching its files.
-    const spawned = await spawnQemu({ vmId: entry.vmId, vmName, binary: entry.binary, args: entry.args, paths, env, note: SPECULATIVE_NOTE });
+    // Another start of this VM is under way: no guess; the normal start waits for it.
+    const releaseStartLock = await tryStartLock(paths, vmName);
+    if (!releaseStartLock) return undefined;
+    let spawned;
+    try {
+      // Refuses (throws) when the VM's QEMU is already running, before touching its files.
+      spawned = await spawnQemu({ vmId: entry.vmId, vmName, binary: entry.binary, args: entry.args, paths, env, note: SPECULATIVE_NOTE });
+    } catch (error) {
+      await releaseStartLock();
+      throw error;
+    }
     // Detached QEMU must not keep this process alive; unclaimed, it is killed at exit instead.
     spawned.child.unref();
-    const launch = { vmId: entry.vmId, paths, spawned };
+    const launch = { vmId: entry.vmId, paths, spawned, releaseStartLock };
     unclaimedLaunches().set(entry.vmId, launch);
     return launch;
   } catch {
