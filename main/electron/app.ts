@@ -70,6 +70,11 @@ export function startElectronApp(electron: ElectronModules, options: StartOption
     return { ready: Promise.resolve() };
   }
 
+  const failToStart = (title: string, text: string) => {
+    electron.dialog.showErrorBox(title, text);
+    app.exit(1);
+  };
+
   let windows: AppWindows | undefined;
   let engine: Engine | undefined;
   let quitting = false;
@@ -129,8 +134,7 @@ export function startElectronApp(electron: ElectronModules, options: StartOption
     } catch (error) {
       const message = error instanceof Error ? error.message : String(error);
       log(`cannot start the engine: ${message}`);
-      electron.dialog.showErrorBox('Virtdesk cannot start', `The VM engine did not start: ${message}\n\nVirtdesk keeps its data in ${home}.`);
-      app.exit(1);
+      failToStart('Virtdesk cannot start', `The VM engine did not start: ${message}\n\nVirtdesk keeps its data in ${home}.`);
       return;
     }
     const running = engine;
@@ -156,7 +160,24 @@ export function startElectronApp(electron: ElectronModules, options: StartOption
       log,
     });
 
-    await windows.showManager();
+    try {
+      await windows.showManager();
+    } catch (error) {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`cannot show the manager window: ${message}`);
+      failToStart(
+        'Virtdesk cannot show its window',
+        `Loading the app's page (${locations.rendererRoot}) failed: ${message}\n\nThe app's files may be missing or damaged. Reinstall Virtdesk; in a source checkout, run \`npm run build\` first. Running VMs are not affected.`,
+      );
+    }
   });
-  return { ready };
+  // Never a rejected promise: Electron would show its "A JavaScript error occurred in the main
+  // process" box with a stack. Anything unforeseen gets a box that says what to do.
+  return {
+    ready: ready.catch((error: unknown) => {
+      const message = error instanceof Error ? error.message : String(error);
+      log(`start-up failed: ${message}`);
+      failToStart('Virtdesk cannot start', `Starting the app failed: ${message}\n\nVirtdesk keeps its data in ${home}. Start it from a terminal to see its log, and report this if it happens again.`);
+    }),
+  };
 }

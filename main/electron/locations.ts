@@ -13,10 +13,9 @@ export interface AppLocations {
 const ASAR_SEGMENT = /([\\/])app\.asar(?=[\\/])/;
 
 /**
- * The same path in `app.asar.unpacked` when it points into `app.asar`. The per-VM supervisor is an
- * ES module with chunks run by a utilityProcess; Node's ESM loader inside asar archives has had
- * bugs (electron/electron#41396, #46614), so electron.config.ts unpacks dist/node and the
- * supervisor is loaded from plain files.
+ * The same path in `app.asar.unpacked` when it points into `app.asar`. The per-VM supervisor is one
+ * CommonJS file run by a utilityProcess for as long as its VM runs; electron.config.ts unpacks
+ * dist/node so it is read from a plain file, outside the archive and its read-only fs layer.
  */
 export function unpackedPath(path: string): string {
   return path.replace(ASAR_SEGMENT, '$1app.asar.unpacked');

@@ -40,7 +40,13 @@ export function isTrustedUrl(url: string | undefined): boolean {
 /** Maps an app:// URL path to a file below the renderer root, or undefined when it escapes it. */
 export function rendererFileFor(url: string, rendererRoot: string): string | undefined {
   if (!isTrustedUrl(url)) return undefined;
-  let path = decodeURIComponent(new URL(url).pathname);
+  let path: string;
+  try {
+    path = decodeURIComponent(new URL(url).pathname);
+  } catch {
+    // A malformed escape (`%E0%A4%A`): no such file, answered 404 like any other.
+    return undefined;
+  }
   if (path === '/' || path === '') path = '/index.html';
   if (path.includes('\0')) return undefined;
   const segments = path.split('/').filter((segment) => segment !== '' && segment !== '.');

@@ -61,6 +61,7 @@ describe('app:// protocol handler', () => {
       'app://virtdesk/assets/',
       'app://virtdesk/missing.js',
       'app://virtdesk/a%00b',
+      'app://virtdesk/%E0%A4%A',
       'app://other/index.html',
     ]) {
       const response = await handler()(new Request(url));

@@ -261,4 +261,30 @@ describe('the Electron app (electron mocked)', () => {
     expect(electron.errorBoxes[0]).toMatch(/^Virtdesk cannot start: The VM engine did not start: EACCES/);
     expect(electron.app.exitCode).toBe(1);
   });
+
+  it('says what failed when the manager page does not load, instead of an uncaught rejection', async () => {
+    const electron = fakeElectron({ loadFails: "ERR_FILE_NOT_FOUND (-6) loading 'app://virtdesk/index.html'" });
+    const lines: string[] = [];
+    const { ready } = startElectronApp(electron.module, { electronDir, env: { VIRTDESK_HOME: home }, createEngine: async () => fakeEngine([]).engine, log: (line) => lines.push(line) });
+    electron.app.ready();
+    await expect(ready).resolves.toBeUndefined();
+    expect(electron.errorBoxes).toHaveLength(1);
+    expect(electron.errorBoxes[0]).toMatch(/^Virtdesk cannot show its window: Loading the app's page \(.*dist\/renderer\) failed: ERR_FILE_NOT_FOUND/);
+    expect(electron.errorBoxes[0]).toContain('npm run build');
+    expect(lines).toContain("cannot show the manager window: ERR_FILE_NOT_FOUND (-6) loading 'app://virtdesk/index.html'");
+    expect(electron.app.exitCode).toBe(1);
+  });
+
+  it('turns any other start-up failure into an error box, never a rejected promise', async () => {
+    const electron = fakeElectron();
+    // Something unforeseen before any window exists.
+    (electron.module.protocol as { handle: unknown }).handle = () => {
+      throw new Error('scheme "app" is already handled');
+    };
+    const { ready } = startElectronApp(electron.module, { electronDir, env: { VIRTDESK_HOME: home }, createEngine: async () => fakeEngine([]).engine, log: () => {} });
+    electron.app.ready();
+    await expect(ready).resolves.toBeUndefined();
+    expect(electron.errorBoxes[0]).toMatch(/^Virtdesk cannot start: Starting the app failed: scheme "app" is already handled/);
+    expect(electron.app.exitCode).toBe(1);
+  });
 });

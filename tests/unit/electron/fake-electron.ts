@@ -85,7 +85,7 @@ export interface FakeElectron {
 }
 
 /** The parts of the `electron` module the app uses, with Electron's documented behaviour where it matters. */
-export function fakeElectron(options: { lock?: boolean } = {}): FakeElectron {
+export function fakeElectron(options: { lock?: boolean; loadFails?: string } = {}): FakeElectron {
   FakeBrowserWindow.all = [];
   let resolveReady!: () => void;
   const whenReady = new Promise<void>((resolve) => (resolveReady = resolve));
@@ -133,6 +133,11 @@ export function fakeElectron(options: { lock?: boolean } = {}): FakeElectron {
       super(windowOptions);
       contents.set(this.webContents.id, this.webContents);
       app.emit('web-contents-created', {}, this.webContents);
+    }
+    override async loadURL(url: string) {
+      // Electron rejects loadURL when the page fails to load (did-fail-load), e.g. ERR_FILE_NOT_FOUND.
+      if (options.loadFails) throw new Error(options.loadFails);
+      await super.loadURL(url);
     }
   }
 

@@ -31,4 +31,15 @@ describe('app locations', () => {
     expect(config.files).toEqual(expect.arrayContaining(['dist/electron/**', 'dist/node/**', 'dist/renderer/**', 'package.json']));
     expect(config.asarUnpack).toEqual(['dist/node/**']);
   });
+
+  it('is described as what it is: one CommonJS supervisor file, nowhere an ES module', () => {
+    const build = readFileSync(new URL('../../../scripts/build.mjs', import.meta.url), 'utf8');
+    expect(build).toMatch(/entryPoints: \{[^}]*supervisor: 'engine\/vm\/supervisor-main\.ts'[^}]*\},\s*outdir: 'dist\/node',\s*outExtension: \{ '\.js': '\.cjs' \}/);
+    const architecture = readFileSync(new URL('../../../docs/ARCHITECTURE.md', import.meta.url), 'utf8');
+    const locations = readFileSync(new URL('../../../main/electron/locations.ts', import.meta.url), 'utf8');
+    for (const text of [architecture, locations]) {
+      expect(text).not.toMatch(/supervisor[^\n]{0,40}\.mjs|ES module with chunks/);
+      expect(text).toMatch(/supervisor\.cjs/);
+    }
+  });
 });

@@ -36,6 +36,12 @@ describe('Electron window security', () => {
     expect(rendererFileFor('app://evil/index.html', '/r')).toBeUndefined();
   });
 
+  it('treats a malformed percent escape as no file instead of throwing', () => {
+    expect(() => decodeURIComponent('/%E0%A4%A')).toThrow(URIError);
+    expect(rendererFileFor('app://virtdesk/%E0%A4%A', '/r')).toBeUndefined();
+    expect(rendererFileFor('app://virtdesk/assets/%ZZ.js', '/r')).toBeUndefined();
+  });
+
   it('ships a CSP without inline or remote scripts', () => {
     expect(ELECTRON_CSP).toContain("script-src 'self'");
     expect(ELECTRON_CSP).not.toMatch(/script-src[^;]*unsafe/);
