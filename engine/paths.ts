@@ -1,5 +1,6 @@
+import { realpathSync } from 'node:fs';
 import { homedir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 
 /** `$VIRTDESK_HOME`, else `$XDG_DATA_HOME/virtdesk`, else `~/.local/share/virtdesk`. */
 export function virtdeskHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -13,4 +14,25 @@ export function runtimeRoot(home: string, env: NodeJS.ProcessEnv = process.env):
   if (env.VIRTDESK_RUNTIME_DIR) return env.VIRTDESK_RUNTIME_DIR;
   if (env.XDG_RUNTIME_DIR) return join(env.XDG_RUNTIME_DIR, 'virtdesk');
   return join(home, 'run');
+}
+
+/** `path` with every symlink resolved; a path not created yet resolves through its nearest existing parent. */
+function realPathOf(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(realPathOf(parent), basename(path));
+  }
+}
+
+/**
+ * Makes `env` name the home (and a VIRTDESK_RUNTIME_DIR) by its real path, once when a host or the
+ * CLI starts: runtime paths are compared as text (QEMU's command line names its runtime folder), so
+ * two spellings of one folder through a symlink would otherwise see each other's VMs as stopped.
+ */
+export function resolveHomeSpelling(env: NodeJS.ProcessEnv = process.env): string {
+  env.VIRTDESK_HOME = realPathOf(resolve(virtdeskHome(env)));
+  if (env.VIRTDESK_RUNTIME_DIR) env.VIRTDESK_RUNTIME_DIR = realPathOf(resolve(env.VIRTDESK_RUNTIME_DIR));
+  return env.VIRTDESK_HOME;
 }

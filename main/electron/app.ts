@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import type { ImplementationOf } from '../../engine/api/contract';
 import type { VirtdeskContract } from '../../engine/api/virtdesk-api';
 import type { Engine, EngineOptions } from '../../engine/engine';
-import { virtdeskHome } from '../../engine/paths';
+import { resolveHomeSpelling } from '../../engine/paths';
 import { applyQuitPreference } from '../../engine/vm/save-restore';
 import { appProtocolHandler } from './app-protocol';
 import { ElectronConsoles, deliverToAskingWindow } from './console-ports';
@@ -60,7 +60,7 @@ export function startElectronApp(electron: ElectronModules, options: StartOption
   const { app, protocol } = electron;
   const log = options.log ?? ((line: string) => process.stderr.write(`[virtdesk] ${line}\n`));
   const locations = appLocations(options.electronDir);
-  const home = virtdeskHome(options.env);
+  const home = resolveHomeSpelling(options.env);
 
   // Before 'ready': app:// is a standard, secure origin (module scripts, fetch, storage work there).
   protocol.registerSchemesAsPrivileged([{ scheme: APP_SCHEME, privileges: { standard: true, secure: true, supportFetchAPI: true } }]);
