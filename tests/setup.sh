@@ -14,7 +14,16 @@ packages=(
   dnsmasq-base nftables iproute2          # virtual networks
   socat             # poking at unix sockets in tests
   xz-utils zstd     # kernel modules come compressed
+  libvirt-daemon-system libvirt-clients   # libvirt connections: a real libvirtd, virsh to compare with
+  openssh-server    # the fake remote libvirt hosts' sshd
+  libxml2-utils     # virt-xml-validate checks domain XML
 )
+
+# The XDR files of the pinned libvirt version the protocol client is generated from (into .cache).
+fetch_libvirt_protocol() {
+  "$(dirname "${BASH_SOURCE[0]}")/../scripts/libvirt-protocol/fetch.sh" >/dev/null ||
+    echo "tests/setup.sh: libvirt's .x files could not be fetched; the regeneration test will skip." >&2
+}
 
 missing=()
 for package in "${packages[@]}"; do
@@ -24,6 +33,7 @@ done
 
 if [[ ${#missing[@]} -eq 0 ]]; then
   echo "tests/setup.sh: all ${#packages[@]} Debian packages the tests need are installed."
+  fetch_libvirt_protocol
   exit 0
 fi
 
@@ -41,3 +51,4 @@ export DEBIAN_FRONTEND=noninteractive
 "${sudo[@]}" apt-get update -qq
 "${sudo[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}"
 echo "tests/setup.sh: installed ${missing[*]}"
+fetch_libvirt_protocol
