@@ -2,6 +2,7 @@ import type { CallContext, ContractSpec, ImplementationOf, PeerInfo } from './co
 import { findMethod } from './contract';
 import { EngineError, toErrorInfo } from './errors';
 import type { EventBus } from './events';
+import { MAX_RPC_MESSAGE_DEPTH, nestingDepth } from './json-bounds';
 import { clientMessageSchema, type ServerMessage } from './protocol';
 import type { Transport } from './transport';
 import { parseOrThrow } from './validation';
@@ -73,10 +74,14 @@ export function serveRpc<C extends ContractSpec>(
   }
 
   transport.onMessage((raw) => {
+    // Before anything walks the message recursively (schemas, merge patches, JSON.stringify).
+    if (nestingDepth(raw, MAX_RPC_MESSAGE_DEPTH) > MAX_RPC_MESSAGE_DEPTH) {
+      protocolError(messageId(raw), `Malformed message: it nests objects and arrays more than ${MAX_RPC_MESSAGE_DEPTH} levels deep; at most ${MAX_RPC_MESSAGE_DEPTH} are accepted`);
+      return;
+    }
     const parsed = clientMessageSchema.safeParse(raw);
     if (!parsed.success) {
-      const id = typeof (raw as { id?: unknown } | null)?.id === 'number' ? (raw as { id: number }).id : null;
-      protocolError(id, `Malformed message: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
+      protocolError(messageId(raw), `Malformed message: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
       return;
     }
     const message = parsed.data;
@@ -113,4 +118,10 @@ export function serveRpc<C extends ContractSpec>(
   };
   transport.onClose(close);
   return { close };
+}
+
+/** The call id of a message that failed a check, when it has a usable one, so the caller's call fails at once. */
+function messageId(raw: unknown): number | null {
+  const id = typeof raw === 'object' && raw !== null ? (raw as { id?: unknown }).id : undefined;
+  return typeof id === 'number' && Number.isSafeInteger(id) && id >= 0 ? id : null;
 }

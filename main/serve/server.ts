@@ -14,7 +14,7 @@ import { pipeWebSocketToUnixSocket } from './console-stream';
 import type { ConsoleTickets } from './console-tickets';
 import { loopbackNames, OriginPolicy } from './origin';
 import { serveStatic } from './static-files';
-import { MAX_RPC_MESSAGE_BYTES, wsTransport } from './ws-transport';
+import { MAX_WEBSOCKET_FRAME_BYTES, wsTransport } from './ws-transport';
 
 export interface ServeOptions {
   engine: Engine;
@@ -100,9 +100,11 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     ? createHttpsServer({ cert: await readFile(options.tls!.certFile), key: await readFile(options.tls!.keyFile) }, handler)
     : createHttpServer(handler);
 
-  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_RPC_MESSAGE_BYTES });
+  const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WEBSOCKET_FRAME_BYTES });
   let connections = 0;
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    // Node's HTTP server lets go of an upgraded socket: without a listener, a reset peer would be an uncaught error.
+    socket.on('error', (error) => log(`WebSocket connection to ${request.url} failed: ${error.message}`));
     const refuse = (status: number, reason: string) => {
       log(`refused WebSocket upgrade to ${request.url}: ${reason}`);
       socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
@@ -115,16 +117,16 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     if (url.pathname === '/console') {
       const target = options.consoleTickets.redeem(url.searchParams.get('ticket'), session);
       if (!target) return refuse(403, 'Console ticket invalid, used or expired');
-      wss.handleUpgrade(request, socket, head, (ws) => pipeWebSocketToUnixSocket(ws, target.socketPath, log));
+      wss.handleUpgrade(request, socket, head, (ws) => {
+        ws.on('error', (error) => log(`console connection closed after a malformed WebSocket frame: ${error.message}`));
+        pipeWebSocketToUnixSocket(ws, target.socketPath, log);
+      });
       return;
     }
     if (url.pathname !== '/rpc') return refuse(404, 'Not Found');
     const connectionId = `ws-${++connections}`;
     wss.handleUpgrade(request, socket, head, (ws) => {
-      const transport = wsTransport(ws, (problem) => {
-        log(`bad RPC frame: ${problem}`);
-        ws.close(1003, problem);
-      });
+      const transport = wsTransport(ws, log);
       serveRpc(virtdeskContract, options.engine.implementation, options.engine.bus, transport, {
         peer: { connectionId, session },
         onProtocolError: (problem) => log(`RPC protocol error: ${problem}`),

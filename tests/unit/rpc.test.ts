@@ -22,7 +22,7 @@ const webSocketPair: TransportPair = async () => {
   const http = createServer();
   const wss = new WebSocketServer({ server: http });
   await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
-  const serverSide = new Promise<Transport>((resolve) => wss.on('connection', (ws) => resolve(wsTransport(ws, () => ws.close()))));
+  const serverSide = new Promise<Transport>((resolve) => wss.on('connection', (ws) => resolve(wsTransport(ws, () => {}))));
   const socket = new WebSocket(`ws://127.0.0.1:${(http.address() as AddressInfo).port}`);
   await new Promise((resolve) => socket.once('open', resolve));
   const client: Transport = {

@@ -1,37 +1,13 @@
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { request } from 'node:http';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { createEngine, type Engine } from '../../../engine/engine';
-import { forkWorkerFactory } from '../../../engine/vm/worker';
-import { ConsoleTickets } from '../../../main/serve/console-tickets';
-import { checkListenPolicy, startServer, type RunningServer } from '../../../main/serve/server';
+import { checkListenPolicy, type RunningServer } from '../../../main/serve/server';
+import { startTestServe, type TestServe } from './serve-harness';
 
-let dir: string;
-let engine: Engine;
+let serve: TestServe;
 let server: RunningServer;
 let port: number;
-
-interface Reply {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  body: string;
-}
-
-function get(path: string, headers: Record<string, string> = {}): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = request({ host: '127.0.0.1', port, path, headers: { host: `127.0.0.1:${port}`, ...headers } }, (res) => {
-      let body = '';
-      res.on('data', (chunk: Buffer) => (body += chunk.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
+let cookie: string;
+const get = (path: string, headers: Record<string, string> = {}) => serve.get(path, headers);
 
 /** Opens /rpc with the given headers; resolves 'open' or the refusal's HTTP status. */
 function upgrade(headers: Record<string, string>): Promise<string> {
@@ -46,34 +22,13 @@ function upgrade(headers: Record<string, string>): Promise<string> {
   });
 }
 
-let cookie: string;
-
 beforeAll(async () => {
-  dir = await mkdtemp(join(tmpdir(), 'virtdesk-serve-'));
-  await writeFile(join(dir, 'index.html'), '<!doctype html><title>ok</title>');
-  const consoleTickets = new ConsoleTickets();
-  engine = await createEngine({
-    home: dir,
-    hostKind: 'serve',
-    workers: forkWorkerFactory({ execArgv: ['--import', 'tsx'] }),
-    supervisorEntry: fileURLToPath(new URL('../../../engine/vm/supervisor-main.ts', import.meta.url)),
-    consoles: consoleTickets,
-  });
-  server = await startServer({ engine, consoleTickets, rendererRoot: dir, host: '127.0.0.1', port: 0 });
-  port = Number(new URL(server.origin).port);
-  const token = new URL(server.url).searchParams.get('token')!;
-  const exchanged = await get(`/?token=${token}`);
-  expect(exchanged.status).toBe(303);
-  const setCookie = String(exchanged.headers['set-cookie']);
-  expect(setCookie).toMatch(/HttpOnly/);
-  expect(setCookie).toMatch(/SameSite=Strict/);
-  cookie = setCookie.split(';')[0]!;
+  serve = await startTestServe();
+  ({ server, port, cookie } = serve);
 });
 
 afterAll(async () => {
-  await server?.close();
-  await engine?.close();
-  await rm(dir, { recursive: true, force: true });
+  await serve?.close();
 });
 
 describe('virtdesk serve security', () => {
@@ -87,6 +42,11 @@ describe('virtdesk serve security', () => {
     expect((await get('/')).status).toBe(401);
     expect((await get('/index.html')).status).toBe(401);
     expect((await get('/', { cookie: 'virtdesk_session=forged' })).status).toBe(401);
+  });
+
+  it('sets an HttpOnly, SameSite=Strict session cookie', () => {
+    expect(serve.setCookie).toMatch(/^virtdesk_session=[^;]+;.*HttpOnly/);
+    expect(serve.setCookie).toMatch(/SameSite=Strict/);
   });
 
   it('refuses a token-less or reused launch URL', async () => {
