@@ -114,3 +114,46 @@ export function assertUsableHostAddress(cidr: Ipv4Cidr, what: string): void {
     });
   }
 }
+
+/** Shortest and longest prefix a virtual network may have: /31 and /32 leave no address for a guest. */
+export const MIN_NETWORK_PREFIX = 8;
+export const MAX_NETWORK_PREFIX = 30;
+
+/** Address blocks a virtual network may never use (RFC 6890): they are not routed like ordinary unicast. */
+const SPECIAL_BLOCKS: readonly { cidr: Ipv4Cidr; what: string }[] = [
+  { cidr: cidrOf(0x00000000, 8), what: '"this network" block 0.0.0.0/8' },
+  { cidr: cidrOf(0x7f000000, 8), what: 'loopback block 127.0.0.0/8' },
+  { cidr: cidrOf(0xa9fe0000, 16), what: 'link-local block 169.254.0.0/16' },
+  { cidr: cidrOf(0xe0000000, 4), what: 'multicast block 224.0.0.0/4' },
+  { cidr: cidrOf(0xf0000000, 4), what: 'reserved block 240.0.0.0/4 (with the broadcast address 255.255.255.255)' },
+];
+
+/**
+ * Checks the meaning of a virtual network's address (its gateway and subnet), not only its
+ * syntax: a host address of an ordinary unicast subnet with room for guests. The engine and
+ * the root helper both call this; the helper never relies on the engine having done it.
+ */
+export function assertNetworkAddress(cidr: Ipv4Cidr, what: string): void {
+  const text = formatCidr(cidr);
+  // The address's own block first (224.0.0.1/4 is a multicast address before it is a short prefix).
+  refuseSpecial(SPECIAL_BLOCKS.find((block) => cidrContains(block.cidr, cidr.address)), what, text);
+  if (cidr.prefix > MAX_NETWORK_PREFIX) {
+    throw new EngineError('invalid-argument', `${what} ${text} has a /${cidr.prefix} prefix, which leaves no address for guests beside the gateway`, {
+      hint: `Use a prefix from /${MIN_NETWORK_PREFIX} to /${MAX_NETWORK_PREFIX}, usually /24 (e.g. 192.168.100.1/24).`,
+    });
+  }
+  if (cidr.prefix < MIN_NETWORK_PREFIX) {
+    throw new EngineError('invalid-argument', `${what} ${text} has a /${cidr.prefix} prefix: its subnet would span ${2 ** (32 - cidr.prefix)} addresses and swallow other networks' routes`, {
+      hint: `Use a prefix from /${MIN_NETWORK_PREFIX} to /${MAX_NETWORK_PREFIX}, usually /24 (e.g. 192.168.100.1/24).`,
+    });
+  }
+  refuseSpecial(SPECIAL_BLOCKS.find((block) => cidrsOverlap(cidr, block.cidr)), what, text);
+  assertUsableHostAddress(cidr, what);
+}
+
+function refuseSpecial(special: (typeof SPECIAL_BLOCKS)[number] | undefined, what: string, text: string): void {
+  if (!special) return;
+  throw new EngineError('invalid-argument', `${what} ${text} lies in the ${special.what}, which a virtual network cannot use`, {
+    hint: 'Use a private subnet: 10.0.0.0/8, 172.16.0.0/12 or 192.168.0.0/16 (e.g. 192.168.100.1/24).',
+  });
+}

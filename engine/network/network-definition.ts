@@ -4,7 +4,7 @@ import { parseOrThrow } from '../api/validation';
 import { EngineError } from '../api/errors';
 import { validateDhcpRange, defaultDhcpRange } from './dhcp-range';
 import { interfaceNameProblem } from './interface-names';
-import { assertUsableHostAddress, formatIpv4, parseCidr, type Ipv4Cidr } from './ipv4';
+import { assertNetworkAddress, formatIpv4, parseCidr, type Ipv4Cidr } from './ipv4';
 import { networkNameProblem } from './network-names';
 
 export const NETWORK_SCHEMA_VERSION = 1;
@@ -28,7 +28,7 @@ const interfaceName = z.string().superRefine((value, ctx) => {
 });
 const cidr = z.string().superRefine((value, ctx) => {
   try {
-    assertUsableHostAddress(parseCidr(value, 'address'), 'address');
+    assertNetworkAddress(parseCidr(value, 'address'), 'address');
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
   }
@@ -58,6 +58,10 @@ export const networkDefinitionSchema = z
     if (def.mode === 'isolated' && def.uplink !== undefined) {
       ctx.addIssue({ code: 'custom', path: ['uplink'], message: 'an isolated network has no uplink' });
     }
+    if (def.uplink !== undefined) {
+      const problem = uplinkProblem(def.uplink, def.bridge);
+      if (problem) ctx.addIssue({ code: 'custom', path: ['uplink'], message: problem });
+    }
     if (def.dhcp) {
       try {
         validateDhcpRange(parseCidr(def.ipv4), def.dhcp.start, def.dhcp.end);
@@ -66,6 +70,22 @@ export const networkDefinitionSchema = z
       }
     }
   });
+
+/** Why an interface cannot be a network's uplink: loopback never reaches another host, and the bridge cannot be its own way out. */
+export function uplinkProblem(uplink: string, bridge: string | undefined): string | undefined {
+  if (uplink === 'lo') return 'the uplink "lo" is the loopback interface, which reaches no other host';
+  if (uplink === bridge) return `the uplink "${uplink}" is the network's own bridge`;
+  return undefined;
+}
+
+function assertUsableUplink(uplink: string, bridge: string | undefined): void {
+  const problem = uplinkProblem(uplink, bridge);
+  if (problem) {
+    throw new EngineError('invalid-argument', `The ${problem}`, {
+      hint: 'Name the host interface that reaches the outside (e.g. eth0, see `ip route show default`), or leave the uplink out to use any.',
+    });
+  }
+}
 
 export type NetworkDefinition = z.output<typeof networkDefinitionSchema>;
 
@@ -102,7 +122,8 @@ export function buildNetworkDefinition(
 ): NetworkDefinition {
   const ipv4 = input.ipv4 ?? firstFreeSubnet(taken.subnets);
   const gateway = parseCidr(ipv4, 'network address');
-  assertUsableHostAddress(gateway, 'network address');
+  assertNetworkAddress(gateway, 'network address');
+  if (input.uplink !== undefined) assertUsableUplink(input.uplink, input.bridge);
   let dhcp: NetworkDefinition['dhcp'];
   if (input.dhcp === 'none') dhcp = undefined;
   else if (input.dhcp) dhcp = input.dhcp;

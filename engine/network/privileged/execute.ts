@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { EngineError } from '../../api/errors';
 import type { CommandRunner } from '../command-runner';
+import { assertSubnetFree, readHostRoutes } from '../host-routes';
+import { parseCidr } from '../ipv4';
 import type { NetworkDefinition } from '../network-definition';
 import { buildDnsmasqConfig } from './dnsmasq-config';
 import { buildNftRemoval, buildNftRuleset, nftTableName } from './nft-ruleset';
@@ -60,6 +62,8 @@ async function createBridge(ctx: ExecutionContext, op: Extract<PrivilegedOperati
       hint: 'Give the network another bridge name.',
     });
   }
+  // Checked here again, not only in the engine: a caller could otherwise put a bridge on the host's own LAN.
+  assertSubnetFree(parseCidr(op.ipv4), await readHostRoutes(ctx.runner), op.bridge);
   if (!existing) {
     // A fixed MAC: otherwise the bridge takes the lowest MAC of its ports and changes it as taps come and go.
     await ip(ctx, ['link', 'add', op.bridge, 'address', bridgeMacFor(op.network), 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0'], `Creating bridge ${op.bridge}`);

@@ -1,7 +1,7 @@
 import * as z from 'zod';
 import { parseOrThrow } from '../../api/validation';
 import { interfaceNameProblem } from '../interface-names';
-import { assertUsableHostAddress, parseCidr } from '../ipv4';
+import { assertNetworkAddress, parseCidr } from '../ipv4';
 import { networkDefinitionSchema } from '../network-definition';
 import { networkNameProblem } from '../network-names';
 
@@ -21,7 +21,7 @@ const networkName = z.string().superRefine((value, ctx) => {
 });
 const hostCidr = z.string().superRefine((value, ctx) => {
   try {
-    assertUsableHostAddress(parseCidr(value, 'address'), 'address');
+    assertNetworkAddress(parseCidr(value, 'address'), 'address');
   } catch (error) {
     ctx.addIssue({ code: 'custom', message: error instanceof Error ? error.message : String(error) });
   }
