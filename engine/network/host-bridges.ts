@@ -1,7 +1,7 @@
 import type { CommandRunner } from './command-runner';
 import { validateInterfaceName } from './interface-names';
 import type { PrivilegedCall } from './network-manager';
-import { ALIAS_PREFIX } from './privileged/execute';
+import { parseLinkTag } from './privileged/ownership';
 
 export interface HostBridgeInfo {
   name: string;
@@ -35,14 +35,13 @@ export async function listHostBridges(runner: CommandRunner): Promise<HostBridge
     addr_info?: { family: string; local: string; prefixlen: number }[];
   }[];
   return links
-    .filter((link) => link.linkinfo?.info_kind === 'bridge' && !(link.ifalias ?? '').startsWith(`${ALIAS_PREFIX}network:`))
+    .filter((link) => link.linkinfo?.info_kind === 'bridge' && parseLinkTag(link.ifalias)?.kind !== 'network')
     .map((link) => {
-      const alias = link.ifalias ?? '';
-      const hostBridgePrefix = `${ALIAS_PREFIX}hostbridge:`;
+      const tag = parseLinkTag(link.ifalias);
       return {
         name: link.ifname,
         ports: links.filter((l) => l.master === link.ifname).map((l) => l.ifname),
-        createdBy: alias.startsWith(hostBridgePrefix) ? { virtdesk: true as const, interface: alias.slice(hostBridgePrefix.length) } : { virtdesk: false as const },
+        createdBy: tag?.kind === 'hostbridge' ? { virtdesk: true as const, interface: tag.detail } : { virtdesk: false as const },
         addresses: (link.addr_info ?? []).filter((a) => a.family === 'inet').map((a) => `${a.local}/${a.prefixlen}`),
       };
     });

@@ -9,7 +9,8 @@ import { buildNetworkDefinition, type NetworkCreateInput, type NetworkDefinition
 import { validateNetworkName } from './network-names';
 import { createNetworkStore, type NetworkStore } from './network-store';
 import { findDnsmasqPids } from './privileged/dnsmasq-process';
-import { ALIAS_PREFIX, readLink } from './privileged/execute';
+import { readLink } from './privileged/execute';
+import { ownerName, parseLinkTag } from './privileged/ownership';
 import { nftTableName } from './privileged/nft-ruleset';
 import type { PrivilegedOperation, ResultOf } from './privileged/operations';
 import { runPrivileged } from './privileged/run-privileged';
@@ -41,6 +42,8 @@ export interface NetworkManagerOptions {
   /** How privileged steps run; defaults to runPrivileged with the runner and state root. */
   privileged?: PrivilegedCall;
   store?: NetworkStore;
+  /** Whose networks these are (the owner the helper records); default this process's user. */
+  uid?: number;
 }
 
 /** A lease joined with the network it came from. */
@@ -58,11 +61,14 @@ export class NetworkManager {
   readonly runner: CommandRunner;
   readonly stateRoot: string;
   private readonly privileged: PrivilegedCall;
+  /** The helper records this uid as the owner of what it creates for this engine. */
+  private readonly uid: number;
 
   constructor(options: NetworkManagerOptions) {
     this.runner = options.runner ?? localRunner();
     this.stateRoot = options.stateRoot ?? networkStateRoot(options.home, options.env);
     this.store = options.store ?? createNetworkStore(options.home);
+    this.uid = options.uid ?? process.geteuid?.() ?? 0;
     this.privileged =
       options.privileged ?? ((op) => runPrivileged(op, { runner: this.runner, stateRoot: this.stateRoot }));
   }
@@ -87,7 +93,7 @@ export class NetworkManager {
     const def = buildNetworkDefinition(input, { ...taken, bridges: [...taken.bridges, ...hostLinks] });
     if (input.bridge !== undefined && hostLinks.includes(input.bridge)) {
       const link = await readLink(this.ctx(), input.bridge);
-      if (!link?.ifalias?.startsWith(`${ALIAS_PREFIX}network:`)) {
+      if (parseLinkTag(link?.ifalias)?.kind !== 'network') {
         throw new EngineError('already-exists', `Interface ${input.bridge} already exists on the host`, {
           hint: 'A virtual network creates its own bridge; choose an unused name. To use an existing bridge, attach VMs with --net bridge:NAME.',
         });
@@ -235,8 +241,15 @@ export class NetworkManager {
     const problems: string[] = [];
     const leftovers: string[] = [];
     const link = await readLink(this.ctx(), def.bridge);
-    const bridgeOurs = link?.ifalias === `${ALIAS_PREFIX}network:${def.name}`;
-    if (link && !bridgeOurs) problems.push(`interface ${def.bridge} exists but was not created for this network`);
+    const tag = parseLinkTag(link?.ifalias);
+    const bridgeOurs = tag?.kind === 'network' && tag.detail === def.name && tag.owner === this.uid;
+    if (link && !bridgeOurs) {
+      problems.push(
+        tag?.kind === 'network' && tag.detail === def.name
+          ? `interface ${def.bridge} belongs to ${ownerName(tag.owner)}'s network ${def.name}, not to this user's`
+          : `interface ${def.bridge} exists but was not created for this network`,
+      );
+    }
     const pids = await findDnsmasqPids(networkStatePaths(this.stateRoot, def.name));
     const wantsDnsmasq = def.dhcp !== undefined || def.dns;
     const table = await this.runner.run('nft', ['list', 'table', 'ip', nftTableName(def.name)]);

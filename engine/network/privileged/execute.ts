@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { chmod, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { EngineError } from '../../api/errors';
 import type { CommandRunner } from '../command-runner';
 import { assertSubnetFree, readHostRoutes } from '../host-routes';
@@ -9,6 +10,7 @@ import { buildDnsmasqConfig } from './dnsmasq-config';
 import { buildNftRemoval, buildNftRuleset, nftTableName } from './nft-ruleset';
 import { networkStatePaths } from './state-paths';
 import { findDnsmasqPids, stopProcess } from './dnsmasq-process';
+import { assertOwner, formatLinkTag, parseLinkTag, parseNftOwner, ROOT_UID, type LinkKind, type LinkTag } from './ownership';
 import type { OperationResults, PrivilegedOperation, ResultOf } from './operations';
 
 /** Where and how the helper acts: its state folder and the runner for host tools. */
@@ -16,10 +18,12 @@ export interface ExecutionContext {
   runner: CommandRunner;
   /** Folder holding one sub-folder per network (dnsmasq config, pid and lease files). */
   stateRoot: string;
+  /** The uid of the user the helper acts for: it owns what is created, and may touch only what it owns. */
+  caller: number;
 }
 
-/** Every interface the helper creates carries an alias starting with this; it only deletes those. */
-export const ALIAS_PREFIX = 'virtdesk:';
+/** In a network's dnsmasq folder: the uid that started it. */
+const OWNER_FILE = 'owner';
 export const DNSMASQ_BINARY = '/usr/sbin/dnsmasq';
 
 interface LinkInfo {
@@ -38,15 +42,11 @@ async function ip(ctx: ExecutionContext, args: string[], what: string): Promise<
   return result.stdout;
 }
 
-export async function readLink(ctx: ExecutionContext, name: string): Promise<LinkInfo | undefined> {
+export async function readLink(ctx: Pick<ExecutionContext, 'runner'>, name: string): Promise<LinkInfo | undefined> {
   const result = await ctx.runner.run('ip', ['-j', '-d', 'link', 'show', 'dev', name]);
   if (result.code !== 0) return undefined;
   const parsed = JSON.parse(result.stdout || '[]') as LinkInfo[];
   return parsed[0];
-}
-
-function isOurs(link: LinkInfo, kind?: string): boolean {
-  return (link.ifalias ?? '').startsWith(`${ALIAS_PREFIX}${kind ?? ''}`);
 }
 
 function notOurs(name: string): EngineError {
@@ -55,13 +55,26 @@ function notOurs(name: string): EngineError {
   });
 }
 
+/** The link's tag when it is Virtdesk's link of this kind and belongs to the caller; refuses anything else. */
+function ownLink(ctx: ExecutionContext, link: LinkInfo, kind: LinkKind): LinkTag {
+  const tag = parseLinkTag(link.ifalias);
+  if (!tag || tag.kind !== kind) throw notOurs(link.ifname);
+  assertOwner(`Interface ${link.ifname}`, tag.owner, ctx.caller);
+  return tag;
+}
+
+function tagLink(ctx: ExecutionContext, name: string, kind: LinkKind, detail = ''): Promise<string> {
+  return ip(ctx, ['link', 'set', 'dev', name, 'alias', formatLinkTag({ kind, detail, owner: ctx.caller })], `Tagging ${name}`);
+}
+
 async function createBridge(ctx: ExecutionContext, op: Extract<PrivilegedOperation, { op: 'bridge.create' }>): Promise<OperationResults['bridge.create']> {
   const existing = await readLink(ctx, op.bridge);
-  if (existing && !isOurs(existing, 'network:')) {
+  if (existing && parseLinkTag(existing.ifalias)?.kind !== 'network') {
     throw new EngineError('already-exists', `Interface ${op.bridge} already exists and is not a Virtdesk network bridge`, {
       hint: 'Give the network another bridge name.',
     });
   }
+  if (existing) ownLink(ctx, existing, 'network');
   // Checked here again, not only in the engine: a caller could otherwise put a bridge on the host's own LAN.
   assertSubnetFree(parseCidr(op.ipv4), await readHostRoutes(ctx.runner), op.bridge);
   if (!existing) {
@@ -69,7 +82,7 @@ async function createBridge(ctx: ExecutionContext, op: Extract<PrivilegedOperati
     await ip(ctx, ['link', 'add', op.bridge, 'address', bridgeMacFor(op.network), 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0'], `Creating bridge ${op.bridge}`);
   }
   try {
-    await ip(ctx, ['link', 'set', 'dev', op.bridge, 'alias', `${ALIAS_PREFIX}network:${op.network}`], `Tagging bridge ${op.bridge}`);
+    await tagLink(ctx, op.bridge, 'network', op.network);
     await ip(ctx, ['addr', 'replace', op.ipv4, 'dev', op.bridge], `Setting ${op.ipv4} on ${op.bridge}`);
     await ip(ctx, ['link', 'set', 'dev', op.bridge, 'up'], `Bringing ${op.bridge} up`);
   } catch (error) {
@@ -85,24 +98,25 @@ export function bridgeMacFor(networkName: string): string {
   return ['52', '54', '00', ...[...digest.subarray(0, 3)].map((b) => b.toString(16).padStart(2, '0'))].join(':');
 }
 
-async function deleteOwnLink(ctx: ExecutionContext, name: string, kind: string): Promise<boolean> {
+async function deleteOwnLink(ctx: ExecutionContext, name: string, kind: LinkKind): Promise<boolean> {
   const link = await readLink(ctx, name);
   if (!link) return false;
-  if (!isOurs(link, kind)) throw notOurs(name);
+  ownLink(ctx, link, kind);
   await ip(ctx, ['link', 'del', 'dev', name], `Deleting ${name}`);
   return true;
 }
 
 async function addTap(ctx: ExecutionContext, op: Extract<PrivilegedOperation, { op: 'tap.add' }>): Promise<OperationResults['tap.add']> {
   const bridge = await readLink(ctx, op.bridge);
-  if (!bridge || bridge.linkinfo?.info_kind !== 'bridge' || !isOurs(bridge)) {
+  if (!bridge || bridge.linkinfo?.info_kind !== 'bridge' || parseLinkTag(bridge.ifalias)?.kind !== 'network') {
     throw new EngineError('not-found', `Bridge ${op.bridge} is not a running Virtdesk network bridge`, { hint: 'Start the network first.' });
   }
+  ownLink(ctx, bridge, 'network');
   const existing = await readLink(ctx, op.tap);
-  if (existing && !isOurs(existing, 'tap')) throw notOurs(op.tap);
+  if (existing) ownLink(ctx, existing, 'tap');
   if (!existing) await ip(ctx, ['tuntap', 'add', 'dev', op.tap, 'mode', 'tap', 'user', String(op.uid)], `Creating tap ${op.tap}`);
   try {
-    await ip(ctx, ['link', 'set', 'dev', op.tap, 'alias', `${ALIAS_PREFIX}tap`], `Tagging tap ${op.tap}`);
+    await tagLink(ctx, op.tap, 'tap');
     await ip(ctx, ['link', 'set', 'dev', op.tap, 'master', op.bridge], `Attaching ${op.tap} to ${op.bridge}`);
     await ip(ctx, ['link', 'set', 'dev', op.tap, 'up'], `Bringing ${op.tap} up`);
   } catch (error) {
@@ -112,12 +126,41 @@ async function addTap(ctx: ExecutionContext, op: Extract<PrivilegedOperation, { 
   return { created: !existing };
 }
 
+/**
+ * dnsmasq and nft rules act on the interface a network spec names: it must be the caller's own
+ * bridge for that network, or a caller could serve DHCP on, or rewrite the firewall of, the LAN.
+ */
+async function assertOwnNetworkBridge(ctx: ExecutionContext, network: NetworkDefinition): Promise<void> {
+  const link = await readLink(ctx, network.bridge);
+  if (!link || link.linkinfo?.info_kind !== 'bridge') {
+    throw new EngineError('not-found', `Bridge ${network.bridge} of network ${network.name} does not exist`, { hint: 'Create the bridge first (starting the network does).' });
+  }
+  const tag = ownLink(ctx, link, 'network');
+  if (tag.detail !== network.name) {
+    throw new EngineError('permission-denied', `Bridge ${network.bridge} belongs to network ${tag.detail}, not ${network.name}`, { hint: 'Give each network its own bridge.' });
+  }
+}
+
+/** Who owns a network's dnsmasq folder: its `owner` file; root when the folder has none; undefined when there is no folder. */
+async function dnsmasqOwner(dir: string): Promise<number | undefined> {
+  const text = await readFile(join(dir, OWNER_FILE), 'utf8').catch(() => undefined);
+  if (text !== undefined && /^\d+\s*$/.test(text)) return Number(text.trim());
+  return (await stat(dir).then(() => true, () => false)) ? ROOT_UID : undefined;
+}
+
+async function assertDnsmasqOwner(ctx: ExecutionContext, networkName: string, dir: string): Promise<void> {
+  const owner = await dnsmasqOwner(dir);
+  if (owner !== undefined) assertOwner(`The DHCP/DNS server of network ${networkName}`, owner, ctx.caller);
+}
+
 async function startDnsmasq(ctx: ExecutionContext, network: NetworkDefinition): Promise<OperationResults['dnsmasq.start']> {
   const paths = networkStatePaths(ctx.stateRoot, network.name);
+  await assertOwnNetworkBridge(ctx, network);
   await stopDnsmasq(ctx, network.name, false);
   await mkdir(paths.dir, { recursive: true, mode: 0o755 });
   // Readable by the unprivileged engine, which reads the leases to show guests' addresses.
   await chmod(paths.dir, 0o755);
+  await writeFile(join(paths.dir, OWNER_FILE), `${ctx.caller}\n`, { mode: 0o644 });
   await writeFile(paths.configFile, buildDnsmasqConfig(network, paths), { mode: 0o644 });
   await writeFile(paths.leaseFile, '', { flag: 'a', mode: 0o644 });
   await rm(paths.pidFile, { force: true });
@@ -143,11 +186,34 @@ async function waitForPidFile(pidFile: string): Promise<number> {
 
 async function stopDnsmasq(ctx: ExecutionContext, networkName: string, purge: boolean): Promise<OperationResults['dnsmasq.stop']> {
   const paths = networkStatePaths(ctx.stateRoot, networkName);
+  await assertDnsmasqOwner(ctx, networkName, paths.dir);
   const pids = await findDnsmasqPids(paths);
   for (const pid of pids) await stopProcess(pid);
   await rm(paths.pidFile, { force: true });
   if (purge) await rm(paths.dir, { recursive: true, force: true });
   return { stopped: pids.length > 0 };
+}
+
+/** The owner of a network's nft table; undefined when there is no such table. */
+async function nftOwner(ctx: ExecutionContext, networkName: string): Promise<number | undefined> {
+  const listing = await ctx.runner.run('nft', ['list', 'table', 'ip', nftTableName(networkName)]);
+  return listing.code === 0 ? parseNftOwner(listing.stdout) : undefined;
+}
+
+async function applyNft(ctx: ExecutionContext, network: NetworkDefinition): Promise<OperationResults['nft.apply']> {
+  await assertOwnNetworkBridge(ctx, network);
+  const owner = await nftOwner(ctx, network.name);
+  if (owner !== undefined) assertOwner(`nftables table ip ${nftTableName(network.name)}`, owner, ctx.caller);
+  await nft(ctx, buildNftRuleset(network, ctx.caller), `Applying firewall rules for network ${network.name}`);
+  return { table: nftTableName(network.name) };
+}
+
+async function removeNft(ctx: ExecutionContext, networkName: string): Promise<OperationResults['nft.remove']> {
+  const owner = await nftOwner(ctx, networkName);
+  if (owner === undefined) return { removed: false };
+  assertOwner(`nftables table ip ${nftTableName(networkName)}`, owner, ctx.caller);
+  await nft(ctx, buildNftRemoval(networkName), `Removing firewall rules of network ${networkName}`);
+  return { removed: true };
 }
 
 async function nft(ctx: ExecutionContext, script: string, what: string): Promise<void> {
@@ -221,7 +287,7 @@ async function createHostBridge(ctx: ExecutionContext, op: Extract<PrivilegedOpe
   if (!iface) throw new EngineError('not-found', `Interface ${op.interface} does not exist`, { hint: 'List interfaces with `ip link`.' });
   if (iface.master) throw new EngineError('conflict', `Interface ${op.interface} is already part of ${iface.master}`);
   const kind = iface.linkinfo?.info_kind;
-  if (kind === 'bridge' || kind === 'tun' || isOurs(iface) || op.interface === 'lo') {
+  if (kind === 'bridge' || kind === 'tun' || parseLinkTag(iface.ifalias) || op.interface === 'lo') {
     throw new EngineError('invalid-argument', `Interface ${op.interface} cannot be put into a host bridge (it is ${kind === 'bridge' ? 'a bridge' : kind === 'tun' ? 'a tap' : 'not a physical interface'})`, {
       hint: 'Name the host\'s Ethernet interface, e.g. eth0 or enp3s0.',
     });
@@ -229,7 +295,7 @@ async function createHostBridge(ctx: ExecutionContext, op: Extract<PrivilegedOpe
   if (await readLink(ctx, op.bridge)) throw new EngineError('already-exists', `Interface ${op.bridge} already exists`, { hint: 'Choose another bridge name.' });
   await ip(ctx, ['link', 'add', op.bridge, 'type', 'bridge', 'stp_state', '0', 'forward_delay', '0'], `Creating bridge ${op.bridge}`);
   try {
-    await ip(ctx, ['link', 'set', 'dev', op.bridge, 'alias', `${ALIAS_PREFIX}hostbridge:${op.interface}`], `Tagging ${op.bridge}`);
+    await tagLink(ctx, op.bridge, 'hostbridge', op.interface);
     // Same MAC as the interface: the LAN's DHCP server and switches keep seeing the host as before.
     if (iface.address) await ip(ctx, ['link', 'set', 'dev', op.bridge, 'address', iface.address], `Setting ${op.bridge}'s MAC`);
     await ip(ctx, ['link', 'set', 'dev', op.bridge, 'up'], `Bringing ${op.bridge} up`);
@@ -254,8 +320,7 @@ async function undoHostBridge(ctx: ExecutionContext, bridge: string, iface: stri
 async function deleteHostBridge(ctx: ExecutionContext, bridgeName: string): Promise<OperationResults['hostbridge.delete']> {
   const bridge = await readLink(ctx, bridgeName);
   if (!bridge) return { deleted: false, restoredTo: undefined };
-  if (!isOurs(bridge, 'hostbridge:')) throw notOurs(bridgeName);
-  const iface = (bridge.ifalias ?? '').slice(`${ALIAS_PREFIX}hostbridge:`.length);
+  const iface = ownLink(ctx, bridge, 'hostbridge').detail;
   const ifaceLink = iface ? await readLink(ctx, iface) : undefined;
   if (!ifaceLink) {
     await ip(ctx, ['link', 'del', 'dev', bridgeName], `Deleting ${bridgeName}`);
@@ -285,7 +350,7 @@ async function dispatch(op: PrivilegedOperation, ctx: ExecutionContext): Promise
     case 'bridge.create':
       return createBridge(ctx, op);
     case 'bridge.delete':
-      return { deleted: await deleteOwnLink(ctx, op.bridge, 'network:') };
+      return { deleted: await deleteOwnLink(ctx, op.bridge, 'network') };
     case 'tap.add':
       return addTap(ctx, op);
     case 'tap.remove':
@@ -295,13 +360,9 @@ async function dispatch(op: PrivilegedOperation, ctx: ExecutionContext): Promise
     case 'dnsmasq.stop':
       return stopDnsmasq(ctx, op.network, op.purge ?? false);
     case 'nft.apply':
-      await nft(ctx, buildNftRuleset(op.network), `Applying firewall rules for network ${op.network.name}`);
-      return { table: nftTableName(op.network.name) };
-    case 'nft.remove': {
-      const exists = (await ctx.runner.run('nft', ['list', 'table', 'ip', nftTableName(op.network)])).code === 0;
-      if (exists) await nft(ctx, buildNftRemoval(op.network), `Removing firewall rules of network ${op.network}`);
-      return { removed: exists };
-    }
+      return applyNft(ctx, op.network);
+    case 'nft.remove':
+      return removeNft(ctx, op.network);
     case 'ipforward.enable':
       return enableIpForward(ctx);
     case 'hostbridge.create':

@@ -2,12 +2,14 @@
  * The body of virtdesk-net-helper (entry: helper-main.ts): the only Virtdesk code that runs as root. Started by pkexec with one
  * argument, a JSON operation from the fixed list in operations.ts; prints one JSON line
  * `{ok, result | error}`. It validates the operation itself, keeps its state in a fixed
- * folder, and only creates taps for the user pkexec says called it.
+ * folder, only creates taps for the user pkexec says called it, records that user as the owner
+ * of everything it creates and touches nothing another user (or root) owns (ownership.ts).
  */
 import { toErrorInfo, EngineError } from '../../api/errors';
 import { localRunner } from '../command-runner';
 import { executeOperation } from './execute';
 import { parsePrivilegedOperation } from './operations';
+import { callerUid, ROOT_UID } from './ownership';
 import { SYSTEM_NETWORK_STATE_ROOT } from './state-paths';
 
 export async function helperMain(argv: readonly string[], env: NodeJS.ProcessEnv): Promise<{ exitCode: number; output: string }> {
@@ -25,11 +27,11 @@ export async function helperMain(argv: readonly string[], env: NodeJS.ProcessEnv
       throw new EngineError('invalid-argument', 'The operation is not valid JSON');
     }
     const op = parsePrivilegedOperation(raw);
-    const caller = env.PKEXEC_UID;
-    if (op.op === 'tap.add' && caller !== undefined && String(op.uid) !== caller) {
+    const caller = callerUid(env);
+    if (op.op === 'tap.add' && caller !== ROOT_UID && op.uid !== caller) {
       throw new EngineError('permission-denied', `A tap may only be created for the calling user (uid ${caller}), not uid ${op.uid}`);
     }
-    const result = await executeOperation(op, { runner: localRunner(), stateRoot: SYSTEM_NETWORK_STATE_ROOT });
+    const result = await executeOperation(op, { runner: localRunner(), stateRoot: SYSTEM_NETWORK_STATE_ROOT, caller });
     return { exitCode: 0, output: `${JSON.stringify({ ok: true, result })}\n` };
   } catch (error) {
     return { exitCode: 1, output: `${JSON.stringify({ ok: false, error: toErrorInfo(error) })}\n` };

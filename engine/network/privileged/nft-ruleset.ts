@@ -1,5 +1,6 @@
 import { formatSubnet, parseCidr } from '../ipv4';
 import type { NetworkDefinition } from '../network-definition';
+import { nftOwnerComment } from './ownership';
 
 /** Every table Virtdesk creates starts with this; nothing else is ever touched. */
 export const NFT_TABLE_PREFIX = 'virtdesk-';
@@ -15,8 +16,9 @@ type RulesetInput = Pick<NetworkDefinition, 'name' | 'mode' | 'bridge' | 'ipv4' 
  * The nft script for one network: its own table, replaced atomically (add + delete + define
  * in one transaction), so re-applying never duplicates rules and other tables are untouched.
  * Names are validated before they get here (letters, digits, `-_.`), so quoting is plain.
+ * The table's comment records its owner (the uid the helper acted for).
  */
-export function buildNftRuleset(net: RulesetInput): string {
+export function buildNftRuleset(net: RulesetInput, owner: number): string {
   const table = nftTableName(net.name);
   const subnet = formatSubnet(parseCidr(net.ipv4));
   const br = `"${net.bridge}"`;
@@ -27,6 +29,7 @@ export function buildNftRuleset(net: RulesetInput): string {
     `add table ${NFT_FAMILY} ${table}`,
     `delete table ${NFT_FAMILY} ${table}`,
     `table ${NFT_FAMILY} ${table} {`,
+    `  ${nftOwnerComment(owner)}`,
   ];
   if (net.mode === 'nat') {
     lines.push(

@@ -18,6 +18,8 @@ export interface PrivilegedOptions {
   helperPath?: string;
   /** For tests of the pkexec path. */
   euid?: number;
+  /** Whom the in-process (root) path acts for; default root. Tests use it to act as another user. */
+  caller?: number;
   pkexecPath?: string;
 }
 
@@ -31,7 +33,7 @@ export async function runPrivileged<O extends PrivilegedOperation>(op: O, option
   const validated = parsePrivilegedOperation(op) as O;
   const euid = options.euid ?? process.geteuid?.() ?? 0;
   if (euid === 0) {
-    return executeOperation(validated, { runner: options.runner ?? localRunner(), stateRoot: options.stateRoot });
+    return executeOperation(validated, { runner: options.runner ?? localRunner(), stateRoot: options.stateRoot, caller: options.caller ?? euid });
   }
   return runThroughPkexec(validated, options);
 }

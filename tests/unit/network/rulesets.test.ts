@@ -9,11 +9,12 @@ const paths = { pidFile: '/run/vd/lab/dnsmasq.pid', leaseFile: '/run/vd/lab/dnsm
 
 describe('nftables rulesets', () => {
   it('NAT: masquerades the subnet, forwards out and established back, stays in its own table', () => {
-    const text = buildNftRuleset(buildNetworkDefinition({ name: 'lab', ipv4: '10.251.0.1/24', bridge: 'vdbr3' }, taken, ID));
+    const text = buildNftRuleset(buildNetworkDefinition({ name: 'lab', ipv4: '10.251.0.1/24', bridge: 'vdbr3' }, taken, ID), 1000);
     expect(text).toBe(`# Virtdesk network "lab" (nat)
 add table ip virtdesk-lab
 delete table ip virtdesk-lab
 table ip virtdesk-lab {
+  comment "virtdesk owner=1000"
   chain postrouting {
     type nat hook postrouting priority srcnat; policy accept;
     ip saddr 10.251.0.0/24 ip daddr 224.0.0.0/24 return
@@ -34,19 +35,19 @@ table ip virtdesk-lab {
   });
 
   it('NAT with an uplink restricts both directions to it', () => {
-    const text = buildNftRuleset(buildNetworkDefinition({ name: 'lab', ipv4: '10.251.0.1/24', bridge: 'vdbr3', uplink: 'eth0' }, taken, ID));
+    const text = buildNftRuleset(buildNetworkDefinition({ name: 'lab', ipv4: '10.251.0.1/24', bridge: 'vdbr3', uplink: 'eth0' }, taken, ID), 1000);
     expect(text).toContain('ip daddr != 10.251.0.0/24 oifname "eth0" masquerade\n');
     expect(text).toContain('oifname "vdbr3" ip daddr 10.251.0.0/24 iifname "eth0" ct state established,related accept');
   });
 
   it('routed: no NAT, forwarding both ways', () => {
-    const text = buildNftRuleset(buildNetworkDefinition({ name: 'r', mode: 'routed', ipv4: '10.252.0.1/24', bridge: 'vdbr1' }, taken, ID));
+    const text = buildNftRuleset(buildNetworkDefinition({ name: 'r', mode: 'routed', ipv4: '10.252.0.1/24', bridge: 'vdbr1' }, taken, ID), 1000);
     expect(text).not.toContain('masquerade');
     expect(text).toContain('oifname "vdbr1" ip daddr 10.252.0.0/24 accept');
   });
 
   it('isolated: bridge-local traffic only', () => {
-    const text = buildNftRuleset(buildNetworkDefinition({ name: 'iso', mode: 'isolated', ipv4: '10.253.0.1/24', bridge: 'vdbr2' }, taken, ID));
+    const text = buildNftRuleset(buildNetworkDefinition({ name: 'iso', mode: 'isolated', ipv4: '10.253.0.1/24', bridge: 'vdbr2' }, taken, ID), 1000);
     expect(text).not.toContain('masquerade');
     expect(text.match(/ accept$/gm)).toHaveLength(1);
     expect(text).toContain('iifname "vdbr2" reject');
