@@ -44,6 +44,26 @@ const layering = {
   },
 };
 
+// DESIGN.md rules 4 and 6: QMP commands leave engine/qemu/qmp only as QmpClient's named methods, and
+// QEMU (system emulator) option strings are built only in engine/qemu/argv. The option check is as far
+// as lint can see: literal flags that only qemu-system takes, QemuOpts socket flags, `exec:` URIs.
+const qemuOnlyFlags = [
+  'machine', 'accel', 'cpu', 'smp', 'nodefaults', 'no-user-config', 'display', 'chardev', 'mon', 'device', 'blockdev', 'drive',
+  'netdev', 'incoming', 'vnc', 'qmp', 'pidfile', 'daemonize', 'bios', 'kernel', 'initrd', 'append', 'object', 'global', 'rtc',
+  'sandbox', 'enable-kvm', 'no-shutdown', 'nographic', 'monitor', 'serial',
+].join('|');
+const qemuOptionString = `/^-(${qemuOnlyFlags})$|(^|,)(server|wait)=(on|off)(,|$)|^exec:/`;
+const closedMonitor = [
+  {
+    selector: "CallExpression[callee.type='MemberExpression'][callee.property.name='execute']",
+    message: 'QMP commands are sent only inside engine/qemu/qmp: call a named QmpClient method, or add one there (DESIGN.md rule 6).',
+  },
+];
+const optionStringsInArgv = [
+  { selector: `Literal[value=${qemuOptionString}]`, message: 'QEMU option strings are built only in engine/qemu/argv: use or add a builder there (DESIGN.md rule 4).' },
+  { selector: `TemplateElement[value.raw=${qemuOptionString}]`, message: 'QEMU option strings are built only in engine/qemu/argv: use or add a builder there (DESIGN.md rule 4).' },
+];
+
 const browserSafeNetworkFiles = ['ipv4', 'interface-names', 'network-names', 'port-forward-spec'].map((name) => `engine/network/${name}.ts`);
 
 export default tseslint.config(
@@ -69,6 +89,9 @@ export default tseslint.config(
     files: ['engine/model/**/*.ts', ...browserSafeNetworkFiles],
     rules: { 'no-restricted-imports': ['error', { paths: layering.engineApi.paths, patterns: layering.engine.patterns }] },
   },
+  { files: ['engine/**/*.ts', 'main/**/*.ts'], rules: { 'no-restricted-syntax': ['error', ...closedMonitor, ...optionStringsInArgv] } },
+  { files: ['engine/qemu/qmp/**/*.ts'], rules: { 'no-restricted-syntax': ['error', ...optionStringsInArgv] } },
+  { files: ['engine/qemu/argv/**/*.ts'], rules: { 'no-restricted-syntax': ['error', ...closedMonitor] } },
   {
     files: ['renderer/**/*.ts', 'renderer/**/*.svelte'],
     languageOptions: { globals: { ...globals.browser } },

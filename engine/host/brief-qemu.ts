@@ -3,6 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { EngineError } from '../api/errors';
+import { probeMonitorArgv } from '../qemu/argv/probe';
 import { QmpClient } from '../qemu/qmp/client';
 import { QmpClosedError } from '../qemu/qmp/errors';
 
@@ -23,13 +24,13 @@ export function qemuStderrSummary(stderr: string): string {
 
 /**
  * Starts QEMU with `args` plus a private QMP socket, runs `work` against it, then quits QEMU.
- * Used for probes: the caller passes `-S` and whatever it wants to test. If QEMU exits before
+ * Used for probes: the caller passes a command line from engine/qemu/argv/probe. If QEMU exits before
  * QMP answers, rejects with a `qemu-error` carrying QEMU's own message, exit code and stderr.
  */
 export async function withBriefQemu<T>(binary: string, args: readonly string[], work: (qmp: QmpClient) => Promise<T>, options: BriefQemuOptions): Promise<T> {
   const dir = await mkdtemp(join(tmpdir(), 'virtdesk-probe-'));
   const socket = join(dir, 'qmp.sock');
-  const child = spawn(binary, [...args, '-chardev', `socket,id=probe-qmp,path=${socket},server=on,wait=off`, '-mon', 'chardev=probe-qmp,mode=control'], {
+  const child = spawn(binary, [...args, ...probeMonitorArgv(socket)], {
     stdio: ['ignore', 'ignore', 'pipe'],
     // A probe that aborts (`-cpu host` on some hosts) must not drop a core file in the caller's folder.
     cwd: dir,

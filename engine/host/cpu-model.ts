@@ -2,6 +2,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { release } from 'node:os';
 import { EngineError } from '../api/errors';
 import { virtdeskHome } from '../paths';
+import { cpuModelProbeArgv } from '../qemu/argv/probe';
 import { withBriefQemu } from './brief-qemu';
 import { hostCachePath, readHostCache, writeHostCache } from './cache-file';
 import type { QemuAccelerator } from './probe';
@@ -63,10 +64,9 @@ export function cpuModelCandidates(accel: QemuAccelerator, requested = 'default'
 
 /** Starts QEMU paused with `-cpu model`, long enough for QMP to answer, and quits it. */
 export function tryCpuModel(binary: string, accel: QemuAccelerator, model: string, machine = 'q35', timeoutMs = 60_000): Promise<void> {
-  const args = ['-accel', accel, '-machine', machine, '-cpu', model, '-m', '64', '-nodefaults', '-no-user-config', '-S', '-display', 'none'];
   return withBriefQemu(
     binary,
-    args,
+    cpuModelProbeArgv(accel, machine, model),
     async (qmp) => {
       // vCPUs exist (and their MSRs were set) once QMP lists them.
       const cpus = await qmp.queryCpusFast();

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { EngineError } from '../api/errors';
+import { accelHelpArgv, capabilityProbeArgv } from '../qemu/argv/probe';
 import type { QmpCpuDefinitionInfo, QmpMachineInfo, QmpObjectTypeInfo, QmpVersionInfo } from '../qemu/qmp/commands';
 import type { QmpClient } from '../qemu/qmp/client';
 import { withBriefQemu } from './brief-qemu';
@@ -53,21 +54,18 @@ export interface RawProbe {
   accelHelp: string;
 }
 
-/** QEMU flags for a probe: nothing but a QMP monitor, nothing runs. */
-export const PROBE_ARGS = ['-machine', 'none', '-accel', 'tcg', '-nodefaults', '-no-user-config', '-S', '-display', 'none'] as const;
-
 /** Asks the binary everything `QemuCapabilities` holds. Pure I/O; `parseCapabilities` does the rest. */
 export async function probeRaw(binary: string, timeoutMs = 60_000): Promise<RawProbe> {
   const accelHelp = await runAccelHelp(binary, timeoutMs);
   return withBriefQemu(
     binary,
-    PROBE_ARGS,
+    capabilityProbeArgv(),
     async (qmp: QmpClient) => ({
       version: await qmp.queryVersion(),
       machines: await qmp.queryMachines(),
       cpuDefinitions: await qmp.queryCpuDefinitions(),
       deviceTypes: await qmp.listTypes('device', false),
-      commands: await qmp.execute('query-commands'),
+      commands: (await qmp.queryCommands()).map((name) => ({ name })),
       accelHelp,
     }),
     { timeoutMs },
@@ -76,7 +74,7 @@ export async function probeRaw(binary: string, timeoutMs = 60_000): Promise<RawP
 
 async function runAccelHelp(binary: string, timeoutMs: number): Promise<string> {
   try {
-    const { stdout } = await execFileAsync(binary, ['-accel', 'help'], { timeout: timeoutMs });
+    const { stdout } = await execFileAsync(binary, accelHelpArgv(), { timeout: timeoutMs });
     return stdout;
   } catch (error) {
     throw new EngineError('qemu-error', `${binary} -accel help failed: ${error instanceof Error ? error.message : String(error)}`, {

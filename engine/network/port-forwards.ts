@@ -1,56 +1,19 @@
 import { EngineError } from '../api/errors';
-import type { PortForward, PortProtocol } from '../model/nic';
-import { hostForwardRule } from '../qemu/argv/nics';
+import type { PortForward } from '../model/nic';
+import { hostForwardKey, hostForwardRule } from '../qemu/argv/nics';
 import { netdevId } from '../qemu/argv/ids';
+import type { QmpClient, UsernetForward } from '../qemu/qmp';
 import { assertHostPortFree } from './port-holders';
 import { forwardsClash, formatPortForward } from './port-forward-spec';
 
-/** The one QMP call port forwarding needs (QmpClient has it). */
-export interface HumanMonitor {
-  humanMonitorCommand(commandLine: string): Promise<string>;
-}
+/** The monitor calls port forwarding needs (QmpClient has them). */
+export type UsernetMonitor = Pick<QmpClient, 'usernetForwards' | 'hostfwdAdd' | 'hostfwdRemove'>;
 
 /** A forward slirp reports as active (`info usernet`). */
-export interface ActiveForward {
-  /** The -netdev id, e.g. `net0-backend`. */
-  netdev: string;
-  protocol: PortProtocol;
-  hostAddress: string;
-  hostPort: number;
-  guestAddress: string;
-  guestPort: number;
-}
+export type ActiveForward = UsernetForward;
 
-/**
- * Parses HMP `info usernet` (QEMU 7.2): a `Hub -1 (NETDEV):` header per user netdev, then a
- * table whose `TCP[HOST_FORWARD]` / `UDP[HOST_FORWARD]` rows are the forwards.
- */
-export function parseUsernetForwards(text: string): ActiveForward[] {
-  const forwards: ActiveForward[] = [];
-  let netdev: string | undefined;
-  for (const line of text.split(/\r?\n/)) {
-    const header = /^\S.*\((.+)\):\s*$/.exec(line);
-    if (header) {
-      netdev = header[1];
-      continue;
-    }
-    const row = /^\s*(TCP|UDP)\[HOST_FORWARD\]\s+-?\d+\s+(\S+)\s+(\d+)\s+(\S+)\s+(\d+)/.exec(line);
-    if (row && netdev !== undefined) {
-      forwards.push({
-        netdev,
-        protocol: row[1]!.toLowerCase() as PortProtocol,
-        hostAddress: row[2]!,
-        hostPort: Number(row[3]),
-        guestAddress: row[4]!,
-        guestPort: Number(row[5]),
-      });
-    }
-  }
-  return forwards;
-}
-
-export async function listActiveForwards(monitor: HumanMonitor): Promise<ActiveForward[]> {
-  return parseUsernetForwards(await monitor.humanMonitorCommand('info usernet'));
+export async function listActiveForwards(monitor: UsernetMonitor): Promise<ActiveForward[]> {
+  return monitor.usernetForwards();
 }
 
 /** HMP reports failure as text, not as a QMP error: any output from hostfwd_add is a failure. */
@@ -62,21 +25,20 @@ function hmpFailure(output: string, what: string, hint?: string): EngineError {
  * Adds a forward to a running VM's user-mode NIC. The host port is checked first so a taken
  * port is reported with the process holding it; QEMU's own refusal is reported too.
  */
-export async function addActiveForward(monitor: HumanMonitor, nicId: string, forward: PortForward): Promise<void> {
+export async function addActiveForward(monitor: UsernetMonitor, nicId: string, forward: PortForward): Promise<void> {
   await assertHostPortFree(forward.protocol, forward.hostAddress, forward.hostPort);
-  const output = await monitor.humanMonitorCommand(`hostfwd_add ${netdevId(nicId)} ${hostForwardRule(forward)}`);
-  if (output.trim() !== '') {
+  const output = await monitor.hostfwdAdd(netdevId(nicId), hostForwardRule(forward));
+  if (output !== '') {
     throw hmpFailure(output, `Could not add port forward ${formatPortForward(forward)} to NIC ${nicId}`, 'Check that the host port is free and that the NIC uses user-mode networking.');
   }
 }
 
 /** Removes a forward from a running VM; `removed: false` when QEMU had no such rule. */
-export async function removeActiveForward(monitor: HumanMonitor, nicId: string, forward: Pick<PortForward, 'protocol' | 'hostAddress' | 'hostPort'>): Promise<{ removed: boolean }> {
-  const rule = `${forward.protocol}:${forward.hostAddress}:${forward.hostPort}`;
-  const output = (await monitor.humanMonitorCommand(`hostfwd_remove ${netdevId(nicId)} ${rule}`)).trim();
-  if (/ removed$/.test(output)) return { removed: true };
-  if (/ not found$/.test(output)) return { removed: false };
-  throw hmpFailure(output, `Could not remove port forward ${rule} from NIC ${nicId}`);
+export async function removeActiveForward(monitor: UsernetMonitor, nicId: string, forward: Pick<PortForward, 'protocol' | 'hostAddress' | 'hostPort'>): Promise<{ removed: boolean }> {
+  const rule = hostForwardKey(forward);
+  const outcome = await monitor.hostfwdRemove(netdevId(nicId), rule);
+  if ('failure' in outcome) throw hmpFailure(outcome.failure, `Could not remove port forward ${rule} from NIC ${nicId}`);
+  return outcome;
 }
 
 /** Refuses a new forward that would bind the same host socket as one already defined on the VM. */

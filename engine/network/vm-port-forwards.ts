@@ -8,7 +8,7 @@ import { vmRuntimePaths } from '../vm/runtime-dir';
 import { openVmStore, type VmStore } from '../vm/vm-store';
 import { assertHostPortFree } from './port-holders';
 import { forwardsClash, formatPortForward } from './port-forward-spec';
-import { addActiveForward, assertNoForwardClash, listActiveForwards, removeActiveForward, type HumanMonitor } from './port-forwards';
+import { addActiveForward, assertNoForwardClash, listActiveForwards, removeActiveForward, type UsernetMonitor } from './port-forwards';
 
 /**
  * Port forwards of a VM's user-mode NICs as one operation each: the definition is the record
@@ -19,7 +19,7 @@ export interface VmPortForwardContext {
   env: NodeJS.ProcessEnv;
   store?: VmStore;
   /** Runs `fn` with the VM's QMP when its QEMU runs; undefined when it does not (tests may replace it). */
-  withRunningQmp?: <T>(def: VmDefinition, fn: (monitor: HumanMonitor) => Promise<T>) => Promise<T | undefined>;
+  withRunningQmp?: <T>(def: VmDefinition, fn: (monitor: UsernetMonitor) => Promise<T>) => Promise<T | undefined>;
 }
 
 export interface VmPortForwardEntry {
@@ -43,7 +43,7 @@ export interface ForwardSelector {
 }
 
 function defaultWithRunningQmp(ctx: VmPortForwardContext) {
-  return async <T>(def: VmDefinition, fn: (monitor: HumanMonitor) => Promise<T>): Promise<T | undefined> => {
+  return async <T>(def: VmDefinition, fn: (monitor: UsernetMonitor) => Promise<T>): Promise<T | undefined> => {
     const paths = vmRuntimePaths(ctx.home, def.id, ctx.env);
     if ((await findRunningQemu(paths)) === undefined) return undefined;
     return withCommandQmp(paths, def.name, fn);

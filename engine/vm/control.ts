@@ -5,7 +5,7 @@ import { EngineError } from '../api/errors';
 import type { VmDefinition } from '../model';
 import type { NetworkManager } from '../network/network-manager';
 import { releaseNicBackends } from '../network/nic-backends';
-import { QmpClosedError, type QmpClient } from '../qemu/qmp';
+import { QmpClosedError } from '../qemu/qmp';
 import { waitForExit } from './pidfile';
 import { withCommandQmp } from './qmp-session';
 import { vmStateOfRunState } from './run-state';
@@ -120,11 +120,6 @@ export async function resetVm(def: VmDefinition, ctx: ControlContext): Promise<v
   await withCommandQmp(paths, def.name, (qmp) => qmp.systemReset());
 }
 
-/** What QEMU does when the guest powers off (QEMU ≥ 6.0). */
-async function setShutdownAction(qmp: QmpClient, action: 'poweroff' | 'pause'): Promise<void> {
-  await qmp.execute('set-action', { shutdown: action });
-}
-
 /**
  * A clean reboot: the guest shuts down through ACPI, QEMU is told to pause instead of exiting,
  * then it is reset and resumed (libvirt's "fake reboot", without -no-shutdown).
@@ -133,7 +128,7 @@ export async function rebootVm(def: VmDefinition, ctx: ControlContext, options: 
   const { paths } = await requireState(def, ctx, 'reboot');
   const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
   await withCommandQmp(paths, def.name, async (qmp) => {
-    await setShutdownAction(qmp, 'pause');
+    await qmp.setShutdownAction('pause');
     try {
       await qmp.systemPowerdown();
       for (;;) {
@@ -149,7 +144,7 @@ export async function rebootVm(def: VmDefinition, ctx: ControlContext, options: 
       await qmp.systemReset();
       await qmp.cont();
     } finally {
-      await setShutdownAction(qmp, 'poweroff').catch((error: unknown) => {
+      await qmp.setShutdownAction('poweroff').catch((error: unknown) => {
         if (!(error instanceof QmpClosedError)) throw error;
       });
     }

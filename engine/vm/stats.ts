@@ -35,11 +35,6 @@ export function sumBlockStats(stats: readonly QmpBlockStats[]): { read: number; 
   return { read, write };
 }
 
-/** Tap interface names from HMP `info network` (`... type=tap,ifname=vdt1234,...`). */
-export function tapNamesFromInfoNetwork(text: string): string[] {
-  return [...text.matchAll(/type=tap,ifname=([^,\s]+)/g)].map((match) => match[1]!).filter((name, i, all) => all.indexOf(name) === i);
-}
-
 function readCounter(ifname: string, counter: 'rx_bytes' | 'tx_bytes'): number | undefined {
   try {
     return Number(readFileSync(`/sys/class/net/${ifname}/statistics/${counter}`, 'latin1').trim());
@@ -142,7 +137,7 @@ export class VmStatsCollector {
   async #net(): Promise<{ rx: number; tx: number } | undefined> {
     if (this.#taps === undefined) {
       try {
-        this.#taps = tapNamesFromInfoNetwork(await this.#qmp.humanMonitorCommand('info network'));
+        this.#taps = await this.#qmp.tapNames();
       } catch {
         this.#taps = [];
       }

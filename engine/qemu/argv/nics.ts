@@ -17,6 +17,11 @@ export function hostForwardRule(forward: UserNetwork['portForwards'][number]): s
   return `${forward.protocol}:${forward.hostAddress}:${forward.hostPort}-:${forward.guestPort}`;
 }
 
+/** How `hostfwd_remove` names a forward: the host socket only. */
+export function hostForwardKey(forward: Pick<UserNetwork['portForwards'][number], 'protocol' | 'hostAddress' | 'hostPort'>): string {
+  return `${forward.protocol}:${forward.hostAddress}:${forward.hostPort}`;
+}
+
 function userNetdev(id: string, network: UserNetwork): QemuProps {
   return compact({
     type: 'user',

@@ -1,4 +1,6 @@
-export { QmpClient, type QmpConnectOptions, type QmpVmStatus } from './client';
+export { QmpClient, type QmpVmStatus, type SnapshotJobArgs } from './client';
+export type { QmpConnectOptions } from './open-connection';
+export { parseUsernetForwards, tapNamesFromInfoNetwork, type HostfwdRemoval, type UsernetForward } from './hmp';
 export type * from './commands';
 export type { QmpCloseListener, QmpEventListener, QmpGreeting } from './connection';
 export { QmpClosedError, QmpCommandError, QmpProtocolError, QmpTimeoutError } from './errors';

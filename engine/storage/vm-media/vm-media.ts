@@ -87,9 +87,9 @@ function hotplugProblem(def: VmDefinition, bus: DiskBus): string | undefined {
 
 async function plugDisk(qmp: QmpClient, def: VmDefinition, disk: Disk): Promise<void> {
   const [file, format] = diskBlockdevs(disk);
-  await qmp.execute('blockdev-add', asBlockdev(file));
+  await qmp.blockdevAdd(asBlockdev(file));
   try {
-    await qmp.execute('blockdev-add', asBlockdev(format));
+    await qmp.blockdevAdd(asBlockdev(format));
     try {
       if (disk.bus === 'scsi') {
         // Like the command line: one target per device, LUN 0. Targets freed by detaches are reused.
@@ -120,11 +120,11 @@ async function plugDisk(qmp: QmpClient, def: VmDefinition, disk: Disk): Promise<
       }
       throw lastError ?? new EngineError('resource-exhausted', `VM "${def.name}" has no free PCI port left for another disk.`, { hint: 'Attach it while the VM is off.' });
     } catch (error) {
-      await quietly(() => qmp.execute('blockdev-del', { 'node-name': formatNodeName(disk.id) }));
+      await quietly(() => qmp.blockdevDel(formatNodeName(disk.id)));
       throw error;
     }
   } catch (error) {
-    await quietly(() => qmp.execute('blockdev-del', { 'node-name': fileNodeName(disk.id) }));
+    await quietly(() => qmp.blockdevDel(fileNodeName(disk.id)));
     throw error;
   }
 }
@@ -204,8 +204,8 @@ async function detachLive(ctx: VmMediaContext, def: VmDefinition, deviceId: stri
     deleted.catch(() => undefined);
     await qmp.deviceDel(deviceId);
     await deleted;
-    await qmp.execute('blockdev-del', { 'node-name': formatNodeName(deviceId) });
-    await qmp.execute('blockdev-del', { 'node-name': fileNodeName(deviceId) });
+    await qmp.blockdevDel(formatNodeName(deviceId));
+    await qmp.blockdevDel(fileNodeName(deviceId));
   });
 }
 
@@ -235,17 +235,17 @@ export async function detachDisk(ctx: VmMediaContext, request: { vm: string; dis
 }
 
 async function swapMedium(qmp: QmpClient, cdrom: Cdrom, media: string | null): Promise<void> {
-  await qmp.execute('blockdev-open-tray', { id: cdrom.id, force: true });
-  await quietly(() => qmp.execute('blockdev-remove-medium', { id: cdrom.id }));
-  await quietly(() => qmp.execute('blockdev-del', { 'node-name': formatNodeName(cdrom.id) }));
-  await quietly(() => qmp.execute('blockdev-del', { 'node-name': fileNodeName(cdrom.id) }));
+  await qmp.blockdevOpenTray(cdrom.id);
+  await quietly(() => qmp.blockdevRemoveMedium(cdrom.id));
+  await quietly(() => qmp.blockdevDel(formatNodeName(cdrom.id)));
+  await quietly(() => qmp.blockdevDel(fileNodeName(cdrom.id)));
   if (media !== null) {
     const [file, format] = cdromMediaBlockdevs(cdrom.id, media);
-    await qmp.execute('blockdev-add', asBlockdev(file));
-    await qmp.execute('blockdev-add', asBlockdev(format));
-    await qmp.execute('blockdev-insert-medium', { id: cdrom.id, 'node-name': formatNodeName(cdrom.id) });
+    await qmp.blockdevAdd(asBlockdev(file));
+    await qmp.blockdevAdd(asBlockdev(format));
+    await qmp.blockdevInsertMedium(cdrom.id, formatNodeName(cdrom.id));
   }
-  await qmp.execute('blockdev-close-tray', { id: cdrom.id });
+  await qmp.blockdevCloseTray(cdrom.id);
 }
 
 /**

@@ -11,7 +11,6 @@ import { withCommandQmp } from '../qmp-session';
 import type { VmRegistry } from '../registry';
 import { vmDataDir } from '../runtime-dir';
 import { readSavedState } from '../save-restore/saved-state';
-import { takeInternalDiskSnapshots } from '../snapshots/extra-qmp';
 import { copyNvramFiles } from '../snapshots/nvram';
 import { removeTagFromImages } from '../snapshots/remove-tag';
 import { attachedNodes } from '../snapshots/snapshot-disks';
@@ -151,7 +150,7 @@ export async function cloneVm(registry: VmRegistry, sourceRef: string, name: str
     if (live && !linked && copies.length > 0) {
       await withCommandQmp(paths, source.name, async (qmp) => {
         const nodes = await attachedNodes(qmp, copies, source.name);
-        await takeInternalDiskSnapshots(qmp, nodes, tag);
+        await qmp.blockdevSnapshotInternalAll(nodes, tag);
         snapshotTaken = true;
       });
     }

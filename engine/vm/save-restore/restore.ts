@@ -6,10 +6,9 @@ import { parseVmDefinition, type VmDefinition } from '../../model';
 import { QmpClosedError, type QmpClient } from '../../qemu/qmp';
 import { extractQemuMessage } from '../qemu-errors';
 import { hardwareChanges } from '../snapshots/hardware-diff';
-import { migrateIncoming } from '../snapshots/extra-qmp';
 import type { StartResume } from '../start';
 import { assertMachineAvailable, machineFamily } from './machine-fit';
-import { discardSavedState, readSavedState, shellQuote, type SavedStateRecord } from './saved-state';
+import { discardSavedState, readSavedState, type SavedStateRecord } from './saved-state';
 
 const POLL_MS = 50;
 
@@ -75,9 +74,9 @@ async function loadSavedState(qmp: QmpClient, file: string, vmName: string, run:
     });
   };
   try {
-    await migrateIncoming(qmp, `exec:cat ${shellQuote(file)}`);
+    await qmp.migrateIncomingFromFile(file);
     for (;;) {
-      const info = await qmp.execute('query-migrate');
+      const info = await qmp.queryMigrate();
       if (info.status === 'completed') return;
       if (info.status === 'failed' || info.status === 'cancelled') throw await failed(info['error-desc'] ?? 'QEMU could not load it');
       await new Promise((resolve) => setTimeout(resolve, POLL_MS));

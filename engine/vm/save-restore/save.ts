@@ -8,9 +8,8 @@ import { waitForExit } from '../pidfile';
 import { withCommandQmp } from '../qmp-session';
 import { vmRuntimePaths } from '../runtime-dir';
 import { writeLastExit, writeStopIntent } from '../runtime-records';
-import { currentMachineType } from '../snapshots/extra-qmp';
 import { probeVmStatus } from '../status';
-import { partialMemoryFile, savedMemoryFile, savedStateDir, shellQuote, writeSavedStateRecord } from './saved-state';
+import { partialMemoryFile, savedMemoryFile, savedStateDir, writeSavedStateRecord } from './saved-state';
 
 export interface SaveOptions {
   /** Cancels the save; the VM then keeps running as before. */
@@ -56,12 +55,12 @@ async function waitForMigration(qmp: QmpClient, options: SaveOptions): Promise<v
   let cancelled = false;
   const onAbort = () => {
     cancelled = true;
-    void qmp.execute('migrate_cancel').catch(() => undefined);
+    void qmp.migrateCancel().catch(() => undefined);
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
     for (;;) {
-      const info = await qmp.execute('query-migrate');
+      const info = await qmp.queryMigrate();
       if (info.ram && info.ram.total > 0) options.onProgress?.(Math.min(1, (info.ram.total - info.ram.remaining) / info.ram.total));
       if (info.status === 'completed') return;
       if (info.status === 'failed' || info.status === 'cancelled') {
@@ -115,13 +114,13 @@ export async function saveVm(def: VmDefinition, ctx: ControlContext, options: Sa
     def.name,
     async (qmp) => {
       const wasRunning = (await qmp.queryStatus()).running;
-      const machineType = await currentMachineType(qmp);
+      const machineType = await qmp.queryMachineType();
       const version = await qmp.queryVersion();
       const logOffset = await logSize(paths.qemuLog);
       if (wasRunning) await qmp.stop();
       try {
-        await qmp.execute('migrate-set-parameters', { 'max-bandwidth': UNLIMITED_BANDWIDTH });
-        await qmp.execute('migrate', { uri: `exec:cat > ${shellQuote(partial)}` });
+        await qmp.migrateSetMaxBandwidth(UNLIMITED_BANDWIDTH);
+        await qmp.migrateToFile(partial);
         await waitForMigration(qmp, options);
         durationMs = Date.now() - started;
         await syncFile(partial);

@@ -72,8 +72,3 @@ export async function writeSavedStateRecord(home: string, vmId: string, record: 
 export async function discardSavedState(home: string, vmId: string): Promise<void> {
   await rm(savedStateDir(home, vmId), { recursive: true, force: true });
 }
-
-/** `'…'` for /bin/sh, which runs QEMU's `exec:` migration URIs. */
-export function shellQuote(text: string): string {
-  return `'${text.replace(/'/g, `'\\''`)}'`;
-}

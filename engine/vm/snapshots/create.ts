@@ -10,7 +10,6 @@ import { withCommandQmp } from '../qmp-session';
 import { vmDataDir, vmRuntimePaths, type VmRuntimePaths } from '../runtime-dir';
 import { readSavedState } from '../save-restore/saved-state';
 import { probeVmStatus } from '../status';
-import { currentMachineType, takeInternalDiskSnapshots } from './extra-qmp';
 import { imageSnapshot } from './image-snapshots';
 import type { SnapshotContext } from './lifecycle';
 import { copyNvramFiles } from './nvram';
@@ -130,7 +129,7 @@ export async function createSnapshot(ctx: SnapshotContext, def: VmDefinition, re
             const nodes = await attachedNodes(qmp, plan.included, def.name);
             thumbnail = await takeThumbnail(qmp, def, folder);
             if (kind === 'with-memory') {
-              machineType = await currentMachineType(qmp);
+              machineType = await qmp.queryMachineType();
               touched.push(...plan.included);
               const outcome = await runSnapshotJob(qmp, 'snapshot-save', { tag, vmstate: nodes[0]!, devices: nodes }, {
                 ...(request.signal ? { signal: request.signal } : {}),
@@ -141,7 +140,7 @@ export async function createSnapshot(ctx: SnapshotContext, def: VmDefinition, re
             } else {
               if (request.signal?.aborted) throw new EngineError('cancelled', `Snapshot "${request.name}" of VM "${def.name}" was cancelled.`);
               touched.push(...plan.included);
-              await takeInternalDiskSnapshots(qmp, nodes, tag);
+              await qmp.blockdevSnapshotInternalAll(nodes, tag);
             }
           },
           { commandTimeoutMs: 10 * 60_000 },

@@ -2,7 +2,6 @@ import { resolve } from 'node:path';
 import { formatNodeName } from '../../qemu/argv/ids';
 import { withCommandQmp } from '../qmp-session';
 import type { VmRuntimePaths } from '../runtime-dir';
-import { deleteInternalDiskSnapshot } from './extra-qmp';
 import { imageFacts, imageSnapshot } from './image-snapshots';
 import { runSnapshotJob } from './snapshot-jobs';
 
@@ -51,7 +50,7 @@ export async function removeTagFromImages(
           await runSnapshotJob(qmp, 'snapshot-delete', { tag, devices: attached });
         } catch {
           // One node at a time, so one refusing node does not keep the tag in the others.
-          for (const node of attached) await deleteInternalDiskSnapshot(qmp, node, tag).catch((error: Error) => notes.push(`${node}: ${error.message}`));
+          for (const node of attached) await qmp.blockdevSnapshotDeleteInternal(node, tag).catch((error: Error) => notes.push(`${node}: ${error.message}`));
         }
       },
       { commandTimeoutMs: 10 * 60_000 },

@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { EngineError } from '../../api/errors';
-import type { QmpArgs, QmpClient, QmpJobInfo } from '../../qemu/qmp';
+import type { QmpClient, QmpJobInfo, QmpJobType, SnapshotJobArgs } from '../../qemu/qmp';
 
-export type SnapshotJobCommand = 'snapshot-save' | 'snapshot-load' | 'snapshot-delete';
+/** QEMU's job types for internal snapshots. */
+export type SnapshotJobCommand = Extract<QmpJobType, 'snapshot-save' | 'snapshot-load' | 'snapshot-delete'>;
 
 export interface SnapshotJobOptions {
   /** Asks QEMU to cancel the job (`job-cancel`). */
@@ -35,20 +36,14 @@ const VERB: Record<SnapshotJobCommand, string> = {
  * follows it with `query-jobs`, cancels it on request, dismisses it, and throws QEMU's reason
  * when it fails. A job QEMU finished despite a cancel is reported as completed.
  */
-export async function runSnapshotJob<C extends SnapshotJobCommand>(
-  qmp: QmpClient,
-  command: C,
-  args: Omit<QmpArgs<C>, 'job-id'>,
-  options: SnapshotJobOptions = {},
-): Promise<SnapshotJobOutcome> {
+export async function runSnapshotJob(qmp: QmpClient, command: SnapshotJobCommand, args: SnapshotJobArgs, options: SnapshotJobOptions = {}): Promise<SnapshotJobOutcome> {
   if (options.signal?.aborted) throw new EngineError('cancelled', `${VERB[command]} was cancelled before it started.`);
   const jobId = `vd-${command}-${randomBytes(4).toString('hex')}`;
-  const execute = qmp.execute.bind(qmp) as (name: string, args: Record<string, unknown>) => Promise<unknown>;
-  await execute(command, { ...args, 'job-id': jobId });
+  await startJob(qmp, command, jobId, args);
   let cancelRequested = false;
   const onAbort = () => {
     cancelRequested = true;
-    void qmp.execute('job-cancel', { id: jobId }).catch(() => undefined);
+    void qmp.jobCancel(jobId).catch(() => undefined);
   };
   options.signal?.addEventListener('abort', onAbort, { once: true });
   // A cancel that came while QEMU was being asked to start the job fired no listener yet.
@@ -57,7 +52,7 @@ export async function runSnapshotJob<C extends SnapshotJobCommand>(
   let job: QmpJobInfo | undefined;
   try {
     for (;;) {
-      const jobs = await qmp.execute('query-jobs', {}, { timeoutMs: QUERY_TIMEOUT_MS });
+      const jobs = await qmp.queryJobs({ timeoutMs: QUERY_TIMEOUT_MS });
       job = jobs.find((candidate) => candidate.id === jobId);
       if (!job) throw new EngineError('internal', `${VERB[command]}: QEMU lost track of job ${jobId}.`);
       if (job['total-progress'] > 0) options.onProgress?.(Math.min(1, job['current-progress'] / job['total-progress']));
@@ -70,11 +65,18 @@ export async function runSnapshotJob<C extends SnapshotJobCommand>(
     }
   } finally {
     options.signal?.removeEventListener('abort', onAbort);
-    if (job?.status === 'concluded') await qmp.execute('job-dismiss', { id: jobId }).catch(() => undefined);
+    if (job?.status === 'concluded') await qmp.jobDismiss(jobId).catch(() => undefined);
   }
   if (job.error !== undefined) {
     if (cancelRequested && /cancel/i.test(job.error)) return { cancelRequested, completed: false };
     throw new EngineError('qemu-error', `${VERB[command]} failed: ${job.error}`, { details: { command, jobId, error: job.error } });
   }
   return { cancelRequested, completed: true };
+}
+
+function startJob(qmp: QmpClient, command: SnapshotJobCommand, jobId: string, args: SnapshotJobArgs): Promise<void> {
+  if (command === 'snapshot-delete') return qmp.snapshotDelete(jobId, args);
+  if (args.vmstate === undefined) throw new EngineError('internal', `${VERB[command]}: no node named for the VM state.`);
+  const withState = { ...args, vmstate: args.vmstate };
+  return command === 'snapshot-save' ? qmp.snapshotSave(jobId, withState) : qmp.snapshotLoad(jobId, withState);
 }

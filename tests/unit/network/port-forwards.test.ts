@@ -1,5 +1,7 @@
-import { describe, expect, it } from 'vitest';
-import { addActiveForward, assertNoForwardClash, parseUsernetForwards, removeActiveForward, type HumanMonitor } from '../../../engine/network/port-forwards';
+import { afterEach, describe, expect, it } from 'vitest';
+import { addActiveForward, assertNoForwardClash, listActiveForwards, removeActiveForward } from '../../../engine/network/port-forwards';
+import { parseUsernetForwards, type QmpClient } from '../../../engine/qemu/qmp';
+import { fakeQemuClient } from '../qmp/fake-qmp-server';
 import { parsePortForward } from '../../../engine/network/port-forward-spec';
 
 // Recorded from QEMU 7.2.22 (`human-monitor-command` replies).
@@ -11,19 +13,28 @@ const INFO_USERNET =
   'Hub -1 (net1-backend):\r\n  Protocol[State]    FD  Source Address  Port   Dest. Address  Port RecvQ SendQ\r\n' +
   '  TCP[HOST_FORWARD]   8         0.0.0.0  2222       10.0.3.15    22     0     0\r\n';
 
-function monitor(replies: Record<string, string>): HumanMonitor & { calls: string[] } {
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** A real QmpClient against a fake QEMU whose HMP answers `replies` (by command line), '' otherwise. */
+async function monitor(replies: Record<string, string>): Promise<QmpClient & { calls: string[] }> {
   const calls: string[] = [];
-  return {
-    calls,
-    humanMonitorCommand: async (line: string) => {
-      calls.push(line);
-      return replies[line] ?? '';
-    },
-  };
+  const { client, stop } = await fakeQemuClient((command, peer) => {
+    const line = String((command['arguments'] as Record<string, unknown> | undefined)?.['command-line']);
+    if (command['execute'] === 'human-monitor-command') calls.push(line);
+    peer.reply(command['id'], replies[line] ?? '');
+  });
+  cleanups.push(stop);
+  return Object.assign(client, { calls });
 }
 
 describe('slirp forwards over HMP', () => {
-  it('parses info usernet per netdev, forwards only', () => {
+  it('parses info usernet per netdev, forwards only', async () => {
+    const m = await monitor({ 'info usernet': INFO_USERNET });
+    expect(await listActiveForwards(m)).toEqual(parseUsernetForwards(INFO_USERNET));
+    expect(m.calls).toEqual(['info usernet']);
     expect(parseUsernetForwards(INFO_USERNET)).toEqual([
       { netdev: 'net0-backend', protocol: 'tcp', hostAddress: '127.0.0.1', hostPort: 18084, guestAddress: '10.0.2.15', guestPort: 80 },
       { netdev: 'net0-backend', protocol: 'udp', hostAddress: '127.0.0.1', hostPort: 18082, guestAddress: '10.0.2.15', guestPort: 53 },
@@ -32,15 +43,15 @@ describe('slirp forwards over HMP', () => {
   });
 
   it('sends hostfwd_add to the NIC\'s netdev and treats any output as failure', async () => {
-    const ok = monitor({});
+    const ok = await monitor({});
     await addActiveForward(ok, 'net0', parsePortForward('tcp:47001:80'));
     expect(ok.calls).toEqual(['hostfwd_add net0-backend tcp:127.0.0.1:47001-:80']);
-    const bad = monitor({ 'hostfwd_add net0-backend udp:127.0.0.1:47002-:53': "Could not set up host forwarding rule 'udp:127.0.0.1:47002-:53'\r\n" });
+    const bad = await monitor({ 'hostfwd_add net0-backend udp:127.0.0.1:47002-:53': "Could not set up host forwarding rule 'udp:127.0.0.1:47002-:53'\r\n" });
     await expect(addActiveForward(bad, 'net0', parsePortForward('udp:47002:53'))).rejects.toThrow(/QEMU said "Could not set up host forwarding rule/);
   });
 
   it('reads hostfwd_remove\'s reply', async () => {
-    const m = monitor({
+    const m = await monitor({
       'hostfwd_remove net0-backend tcp:127.0.0.1:8080': 'host forwarding rule for tcp:127.0.0.1:8080 removed\r\n',
       'hostfwd_remove net0-backend tcp:127.0.0.1:8081': 'host forwarding rule for tcp:127.0.0.1:8081 not found\r\n',
       'hostfwd_remove nope-backend tcp:127.0.0.1:8082': "unrecognized netdev id 'nope-backend'\r\n",

@@ -111,11 +111,13 @@ describe('QmpClient handshake', () => {
   });
 });
 
+// `execute` is private: the rest of the engine uses the named methods. These tests drive the one
+// command path under all of them directly.
 describe('QmpClient commands', () => {
   it('sends ids and arguments and resolves with the return value', async () => {
     const server = await serve({ onCommand: echo });
     const client = await connect(server);
-    const result = (await client.execute('device_del', { id: 'net0' })) as unknown;
+    const result = (await client['execute']('device_del', { id: 'net0' })) as unknown;
     expect(result).toEqual({ echo: 'device_del', args: { id: 'net0' } });
     const sent = server.peer.received[1]!;
     expect(sent).toMatchObject({ execute: 'device_del', arguments: { id: 'net0' } });
@@ -132,7 +134,7 @@ describe('QmpClient commands', () => {
       },
     });
     const client = await connect(server);
-    const results = await Promise.all([client.execute('query-name'), client.execute('query-uuid'), client.execute('query-kvm')]);
+    const results = await Promise.all([client['execute']('query-name'), client['execute']('query-uuid'), client['execute']('query-kvm')]);
     expect(results).toEqual(['query-name', 'query-uuid', 'query-kvm']);
   });
 
@@ -195,18 +197,18 @@ describe('QmpClient commands', () => {
       },
     });
     const client = await connect(server, { log });
-    const error = await client.execute('query-name', {}, { timeoutMs: 100 }).catch((e: unknown) => e);
+    const error = await client['execute']('query-name', {}, { timeoutMs: 100 }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(QmpTimeoutError);
     expect((error as QmpTimeoutError).code).toBe('timeout');
     expect((error as QmpTimeoutError).message).toBe('query-name failed: QEMU did not reply within 100 ms');
-    expect(await client.execute('query-uuid')).toBe('on time');
+    expect(await client['execute']('query-uuid')).toBe('on time');
     expect(log.lines.some((line) => line.level === 'debug' && line.message.includes('after its command timed out'))).toBe(true);
   });
 
   it('uses the default command timeout from connect', async () => {
     const server = await serve({ onCommand: () => {} });
     const client = await connect(server, { commandTimeoutMs: 150 });
-    await expect(client.execute('query-status')).rejects.toBeInstanceOf(QmpTimeoutError);
+    await expect(client['execute']('query-status')).rejects.toBeInstanceOf(QmpTimeoutError);
   });
 
   it('rejects everything pending when the server closes mid-command, and later commands at once', async () => {
@@ -219,7 +221,7 @@ describe('QmpClient commands', () => {
     const client = await connect(server);
     const closes: unknown[] = [];
     client.onClose((info) => closes.push(info));
-    const results = await Promise.allSettled([client.execute('cont'), client.execute('stop')]);
+    const results = await Promise.allSettled([client['execute']('cont'), client['execute']('stop')]);
     for (const result of results) {
       expect(result.status).toBe('rejected');
       const reason = (result as PromiseRejectedResult).reason as QmpClosedError;
@@ -229,7 +231,7 @@ describe('QmpClient commands', () => {
     }
     expect(client.closed).toBe(true);
     expect(closes).toHaveLength(1);
-    await expect(client.execute('query-status')).rejects.toBeInstanceOf(QmpClosedError);
+    await expect(client['execute']('query-status')).rejects.toBeInstanceOf(QmpClosedError);
     // A listener added after the close is told at once.
     let late = false;
     client.onClose(() => (late = true));
@@ -245,7 +247,7 @@ describe('QmpClient commands', () => {
       },
     });
     const client = await connect(server, { log });
-    expect(await client.execute('query-name')).toBe('fine');
+    expect(await client['execute']('query-name')).toBe('fine');
     const warnings = log.lines.filter((line) => line.level === 'warn').map((line) => line.message);
     expect(warnings).toHaveLength(2);
     expect(warnings[0]).toContain('this is not json');
@@ -261,7 +263,7 @@ describe('QmpClient commands', () => {
       },
     });
     const client = await connect(server, { log });
-    expect(await client.execute('query-name')).toBe('ok');
+    expect(await client['execute']('query-name')).toBe('ok');
     expect(log.lines.some((line) => line.message.includes('JSON parse error'))).toBe(true);
   });
 
@@ -328,7 +330,7 @@ describe('QmpClient commands', () => {
   it('close() rejects pending commands as closed by the client', async () => {
     const server = await serve({ onCommand: () => {} });
     const client = await QmpClient.connect(server.path, { timeoutMs: 2000 });
-    const pending = client.execute('query-status').catch((e: unknown) => e);
+    const pending = client['execute']('query-status').catch((e: unknown) => e);
     await client.close();
     const error = (await pending) as QmpClosedError;
     expect(error).toBeInstanceOf(QmpClosedError);

@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { QmpClient } from '../../../engine/qemu/qmp/client';
 
 export type Json = Record<string, unknown>;
 
@@ -107,5 +108,19 @@ export function recordingLog() {
     lines,
     debug: (message: string) => lines.push({ level: 'debug', message }),
     warn: (message: string) => lines.push({ level: 'warn', message }),
+  };
+}
+
+/** A real QmpClient connected to a fake QEMU that answers with `onCommand`; `stop` ends both. */
+export async function fakeQemuClient(onCommand: NonNullable<FakeQmpOptions['onCommand']>): Promise<{ client: QmpClient; server: FakeQmpServer; stop: () => Promise<void> }> {
+  const server = await FakeQmpServer.start({ onCommand });
+  const client = await QmpClient.connect(server.path, { timeoutMs: 2000 });
+  return {
+    client,
+    server,
+    stop: async () => {
+      await client.close();
+      await server.stop();
+    },
   };
 }

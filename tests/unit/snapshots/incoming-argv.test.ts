@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { buildQemuArgv } from '../../../engine/qemu/argv';
-import { shellQuote } from '../../../engine/vm/save-restore/saved-state';
+import { buildQemuArgv, shellQuote } from '../../../engine/qemu/argv';
 import { vm } from './helpers';
 
 const paths = { runDir: '/run/vd', qmpSocket: '/run/vd/qmp.sock', vncSocket: '/run/vd/vnc.sock', serialSocket: '/run/vd/serial.sock', serialLog: '/data/serial.log', pidFile: '/run/vd/qemu.pid' };

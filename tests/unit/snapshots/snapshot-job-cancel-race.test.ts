@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import type { QmpClient } from '../../../engine/qemu/qmp';
 import { runSnapshotJob } from '../../../engine/vm/snapshots';
+import { fakeQemuClient } from '../qmp/fake-qmp-server';
 
 describe('runSnapshotJob cancelled while QEMU is asked to start it', () => {
   // The UI's Cancel can arrive while `snapshot-save` itself is in flight (QEMU answers it late
@@ -10,21 +10,22 @@ describe('runSnapshotJob cancelled while QEMU is asked to start it', () => {
     const commands: string[] = [];
     let jobId = '';
     let cancelled = false;
-    const qmp = {
-      execute: async (command: string, args: Record<string, unknown> = {}) => {
-        commands.push(command);
-        if (command === 'snapshot-save') {
-          jobId = String(args['job-id']);
-          controller.abort();
-        }
-        if (command === 'job-cancel') cancelled = true;
-        if (command === 'query-jobs') {
-          return [{ id: jobId, type: 'snapshot-save', status: 'concluded', 'current-progress': 0, 'total-progress': 1, ...(cancelled ? { error: 'Job was cancelled' } : {}) }];
-        }
-        return {};
-      },
-    } as unknown as QmpClient;
-    const outcome = await runSnapshotJob(qmp, 'snapshot-save', { tag: 't', vmstate: 'a', devices: ['a'] }, { signal: controller.signal });
+    const { client: qmp, stop } = await fakeQemuClient((message, peer) => {
+      const command = String(message['execute']);
+      const args = (message['arguments'] ?? {}) as Record<string, unknown>;
+      commands.push(command);
+      if (command === 'snapshot-save') {
+        jobId = String(args['job-id']);
+        controller.abort();
+      }
+      if (command === 'job-cancel') cancelled = true;
+      if (command === 'query-jobs') {
+        peer.reply(message['id'], [{ id: jobId, type: 'snapshot-save', status: 'concluded', 'current-progress': 0, 'total-progress': 1, ...(cancelled ? { error: 'Job was cancelled' } : {}) }]);
+        return;
+      }
+      peer.reply(message['id'], {});
+    });
+    const outcome = await runSnapshotJob(qmp, 'snapshot-save', { tag: 't', vmstate: 'a', devices: ['a'] }, { signal: controller.signal }).finally(stop);
     expect(commands.slice(0, 2)).toEqual(['snapshot-save', 'job-cancel']);
     expect(outcome).toEqual({ cancelRequested: true, completed: false });
   });

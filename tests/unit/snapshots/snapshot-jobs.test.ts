@@ -1,31 +1,39 @@
-import { describe, expect, it } from 'vitest';
-import type { QmpClient, QmpJobInfo } from '../../../engine/qemu/qmp';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { QmpJobInfo } from '../../../engine/qemu/qmp';
 import { runSnapshotJob } from '../../../engine/vm/snapshots';
+import { fakeQemuClient } from '../qmp/fake-qmp-server';
 import { rejected } from './helpers';
 
-/** A QMP client whose job goes through `statuses` one query-jobs at a time. */
-function fakeQmp(statuses: Partial<QmpJobInfo>[], options: { onCancel?: () => void } = {}) {
+const stops: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+});
+
+/** A real QMP client against a fake QEMU whose job goes through `statuses` one query-jobs at a time. */
+async function fakeQmp(statuses: Partial<QmpJobInfo>[], options: { onCancel?: () => void } = {}) {
   const calls: { command: string; args: unknown }[] = [];
   let jobId = '';
   let step = 0;
-  const qmp = {
-    execute: async (command: string, args: Record<string, unknown> = {}) => {
-      calls.push({ command, args });
-      if (command.startsWith('snapshot-')) jobId = String(args['job-id']);
-      if (command === 'job-cancel') options.onCancel?.();
-      if (command === 'query-jobs') {
-        const status = statuses[Math.min(step++, statuses.length - 1)]!;
-        return [{ id: jobId, type: 'snapshot-save', status: 'running', 'current-progress': 0, 'total-progress': 1, ...status }];
-      }
-      return {};
-    },
-  } as unknown as QmpClient;
+  const { client: qmp, stop } = await fakeQemuClient((message, peer) => {
+    const command = String(message['execute']);
+    const args = (message['arguments'] ?? {}) as Record<string, unknown>;
+    calls.push({ command, args });
+    if (command.startsWith('snapshot-')) jobId = String(args['job-id']);
+    if (command === 'job-cancel') options.onCancel?.();
+    if (command === 'query-jobs') {
+      const status = statuses[Math.min(step++, statuses.length - 1)]!;
+      peer.reply(message['id'], [{ id: jobId, type: 'snapshot-save', status: 'running', 'current-progress': 0, 'total-progress': 1, ...status }]);
+      return;
+    }
+    peer.reply(message['id'], {});
+  });
+  stops.push(stop);
   return { qmp, calls };
 }
 
 describe('runSnapshotJob', () => {
   it('starts the job with its own id, follows it with progress and dismisses it', async () => {
-    const { qmp, calls } = fakeQmp([{ status: 'running' }, { status: 'concluded', 'current-progress': 1 }]);
+    const { qmp, calls } = await fakeQmp([{ status: 'running' }, { status: 'concluded', 'current-progress': 1 }]);
     const progress: number[] = [];
     const outcome = await runSnapshotJob(qmp, 'snapshot-save', { tag: 't', vmstate: 'disk0-fmt', devices: ['disk0-fmt'] }, { onProgress: (f) => progress.push(f) });
     expect(outcome).toEqual({ cancelRequested: false, completed: true });
@@ -37,7 +45,7 @@ describe('runSnapshotJob', () => {
   });
 
   it("throws QEMU's reason when the job fails", async () => {
-    const { qmp, calls } = fakeQmp([{ status: 'concluded', error: "Device 'disk1-fmt' is writable but does not support snapshots" }]);
+    const { qmp, calls } = await fakeQmp([{ status: 'concluded', error: "Device 'disk1-fmt' is writable but does not support snapshots" }]);
     const error = await rejected(runSnapshotJob(qmp, 'snapshot-save', { tag: 't', vmstate: 'a', devices: ['a'] }));
     expect(error.code).toBe('qemu-error');
     expect(error.message).toBe("Saving the snapshot failed: Device 'disk1-fmt' is writable but does not support snapshots");
@@ -48,7 +56,7 @@ describe('runSnapshotJob', () => {
     const controller = new AbortController();
     let cancelled = false;
     const statuses: Partial<QmpJobInfo>[] = [{ status: 'running' }, { status: 'running' }, { status: 'concluded', error: 'Job was cancelled' }];
-    const { qmp, calls } = fakeQmp(statuses, { onCancel: () => (cancelled = true) });
+    const { qmp, calls } = await fakeQmp(statuses, { onCancel: () => (cancelled = true) });
     setTimeout(() => controller.abort(), 60);
     const outcome = await runSnapshotJob(qmp, 'snapshot-load', { tag: 't', vmstate: 'a', devices: ['a'] }, { signal: controller.signal });
     expect(cancelled).toBe(true);
@@ -59,7 +67,7 @@ describe('runSnapshotJob', () => {
   it('refuses to start when already cancelled', async () => {
     const controller = new AbortController();
     controller.abort();
-    const { qmp, calls } = fakeQmp([]);
+    const { qmp, calls } = await fakeQmp([]);
     expect((await rejected(runSnapshotJob(qmp, 'snapshot-delete', { tag: 't', devices: ['a'] }, { signal: controller.signal }))).code).toBe('cancelled');
     expect(calls).toEqual([]);
   });

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { QmpBlockStats } from '../../../engine/qemu/qmp';
-import { sumBlockStats, tapNamesFromInfoNetwork } from '../../../engine/vm/stats';
+import { tapNamesFromInfoNetwork } from '../../../engine/qemu/qmp';
+import { sumBlockStats } from '../../../engine/vm/stats';
 
 function entry(read: number, write: number, ids: { qdev?: string; device?: string }): QmpBlockStats {
   const stats = { rd_bytes: read, wr_bytes: write } as QmpBlockStats['stats'];
