@@ -55,7 +55,7 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
 
   const implementation: ImplementationOf<VirtdeskContract> = {
     host: createHostService({ home: options.home, hostKind: options.hostKind }),
-    vms: createVmService({ manager: vms, consoles: options.consoles }),
+    vms: createVmService({ manager: vms, consoles: options.consoles, bus }),
     preferences: createPreferencesService({ home: options.home, bus }),
     storage: createStorageService({ home: options.home, bus, env }),
     networks: createNetworkService({ home: options.home, bus, env, manager: networks }),

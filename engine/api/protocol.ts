@@ -1,4 +1,5 @@
 import * as z from 'zod';
+import { problemSchema } from '../model/problem-schema';
 import { ERROR_CODES } from './errors';
 
 /** Wire messages of the RPC. Both ends validate every message they receive against these. */
@@ -9,6 +10,7 @@ export const errorInfoSchema = z.object({
   code: z.enum(ERROR_CODES),
   message: z.string(),
   hint: z.string().optional(),
+  problems: z.array(problemSchema).optional(),
   details: z.record(z.string(), z.unknown()).optional(),
 });
 

@@ -5,7 +5,7 @@ import type { EventBus } from './events';
 import { MAX_RPC_MESSAGE_DEPTH, nestingDepth } from './json-bounds';
 import { clientMessageSchema, type ServerMessage } from './protocol';
 import type { Transport } from './transport';
-import { parseOrThrow } from './validation';
+import { parseOrThrow } from '../model/parse';
 
 export interface RpcServerOptions {
   /** Identifies the other end to implementations (console tickets are bound to it). */

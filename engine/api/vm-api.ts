@@ -1,8 +1,15 @@
 import * as z from 'zod';
+import { vmCreateInputSchema } from '../model/create-input';
 import { vmDefinitionSchema } from '../model/definition';
+import { problemSchema } from '../model/problem-schema';
 import { method } from './contract';
 
 export { MAX_TAGS, MAX_TAG_LENGTH, tagKey, tagSchema, tagsSchema } from '../model/tags';
+export type { NewCdromInput, NewDiskInput, VmCreateInput } from '../model/create-input';
+
+/** A create input before it is complete: without a name the preview names the machine itself. */
+export const vmPreviewInputSchema = vmCreateInputSchema.partial({ name: true });
+export type VmPreviewInput = z.input<typeof vmPreviewInputSchema>;
 
 /** The VM service of the contract: what the UI and other hosts may ask of the VM registry. */
 export const VM_STATES = ['stopped', 'starting', 'running', 'paused', 'shutting-down', 'crashed'] as const;
@@ -113,19 +120,17 @@ const snapshotRef = z.object({ id: vmId, snapshot: z.string().min(1).max(64) });
 export const vmMethods = {
   list: method(z.object({}), z.array(vmSummarySchema)),
   get: method(byId, vmDetailsSchema),
-  /** A complete definition from a partial one, with the model's defaults, without saving it. */
-  preview: method(
-    z.object({ input: z.record(z.string(), z.unknown()) }),
-    z.object({ definition: vmDefinitionSchema.nullable(), problems: z.array(z.object({ field: z.string().nullable(), message: z.string(), hint: z.string().nullable() })) }),
-  ),
-  /** `newDisks` are created in the default pool and attached first; nothing is left behind on failure. */
-  create: method(
-    z.object({
-      input: z.record(z.string(), z.unknown()),
-      newDisks: z.array(z.object({ sizeBytes: z.number().int().positive(), format: z.enum(['qcow2', 'raw']).optional() })).max(8).optional(),
-    }),
-    vmDetailsSchema,
-  ),
+  /**
+   * What `create` would make of an input, with the model's defaults and the paths of the images it
+   * would create, without downloading, creating or saving anything; or the problems, by field.
+   */
+  preview: method(z.object({ input: vmPreviewInputSchema }), z.object({ definition: vmDefinitionSchema.nullable(), problems: z.array(problemSchema) })),
+  /**
+   * Creates a VM in one call: a CD-ROM's `download`, the disks that say `create`, the definition.
+   * Nothing it made is left behind when a later step fails (a downloaded ISO stays in the library).
+   * Download progress: `storage.progress` events with `operationId`; cancel with the call's signal.
+   */
+  create: method(z.object({ input: vmCreateInputSchema, operationId: z.string().min(1).max(128).optional() }), vmDetailsSchema),
   /** A JSON merge patch of the definition; only the fields it names change. */
   update: method(z.object({ id: vmId, patch: z.record(z.string(), z.unknown()) }), vmDetailsSchema),
   delete: method(z.object({ id: vmId, withStorage: z.boolean().default(false) }), z.null()),

@@ -3,12 +3,12 @@ import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EngineError } from '../api/errors';
-import type { VmDefinition, VmDefinitionInput } from '../model';
+import type { NewDiskInput, VmCreateInput, VmDefinition } from '../model';
 import { parsePortForward } from '../network/port-forward-spec';
 import { virtdeskHome } from '../paths';
 import { parseSize } from '../storage/size';
 import { DEFAULT_STOP_TIMEOUT_MS, pauseVm, rebootVm, resetVm, resumeVm, screenshotVm, sendKeysVm, stopVm } from '../vm/control';
-import { VmRegistry, type NewDisk } from '../vm/registry';
+import { VmRegistry } from '../vm/registry';
 import { connectSerialConsole } from '../vm/serial-mux/serial-console';
 import { claimSpeculativeLaunch } from '../vm/fast-start/speculative-launch';
 import { startVm } from '../vm/start';
@@ -61,16 +61,16 @@ function wholeNumber(text: string, what: string, hint: string): number {
 }
 
 /** `--disk` takes an image path or, when it reads as a size and names no file, the size of a new image. */
-async function diskArgument(value: string): Promise<{ path: string } | { size: NewDisk }> {
+async function diskArgument(value: string): Promise<NewDiskInput> {
   const looksLikeSize = /^\d+(\.\d+)?\s*[kKmMgGtTpP]?(i?[bB])?$/.test(value.trim());
   if (looksLikeSize) {
     const exists = await stat(value).then(
       () => true,
       () => false,
     );
-    if (!exists) return { size: { sizeBytes: parseSize(value), format: 'qcow2' } };
+    if (!exists) return { create: { sizeBytes: parseSize(value) } };
   }
-  return { path: resolve(value) };
+  return { source: resolve(value) };
 }
 
 function stateText(status: VmStatus): string {
@@ -119,7 +119,7 @@ const create: CliCommand = {
     const accel = str(values, 'accel');
     if (accel !== undefined && accel !== 'auto' && accel !== 'kvm' && accel !== 'tcg') throw new UsageError(`--accel must be auto, kvm or tcg, not "${accel}"`);
 
-    const input: VmDefinitionInput = { name };
+    const input: VmCreateInput = { name };
     const memory = str(values, 'memory');
     if (memory !== undefined) input.memory = { maximumMiB: wholeNumber(memory, 'Memory', 'Give it in MiB, e.g. --memory 2048 for 2 GiB.') };
     const cpus = str(values, 'cpus');
@@ -127,13 +127,7 @@ const create: CliCommand = {
     if (accel !== undefined) input.accelerator = accel;
     const tags = strings(values, 'tag');
     if (tags.length > 0) input.tags = tags;
-    const newDisks: NewDisk[] = [];
-    const disks: { source: string }[] = [];
-    for (const value of strings(values, 'disk')) {
-      const disk = await diskArgument(value);
-      if ('size' in disk) newDisks.push(disk.size);
-      else disks.push({ source: disk.path });
-    }
+    const disks = await Promise.all(strings(values, 'disk').map(diskArgument));
     if (disks.length > 0) input.disks = disks;
     const cdrom = str(values, 'cdrom');
     if (cdrom !== undefined) input.cdroms = [{ media: resolve(cdrom) }];
@@ -143,10 +137,12 @@ const create: CliCommand = {
     }
     input.nics = net === 'none' ? [] : [{ network: { kind: 'user', portForwards: forwards } }];
 
-    const def = await registry(io).create(input, { newDisks });
+    const def = await registry(io).create(input);
     if (values.json) return printJson(io, def);
     io.stdout(`Created VM "${def.name}" (${def.id}): ${def.cpu.vcpus} vCPU, ${def.memory.maximumMiB} MiB, ${def.disks.length} disk(s), ${def.nics.length} NIC(s).\n`);
-    for (const disk of def.disks.slice(0, newDisks.length)) io.stdout(`  new disk ${disk.source}\n`);
+    def.disks.forEach((disk, index) => {
+      if (disks[index]?.create) io.stdout(`  new disk ${disk.source}\n`);
+    });
     return 0;
   },
 };

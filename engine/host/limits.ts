@@ -1,4 +1,5 @@
 import type { HostLimits } from '../model/validate';
+import { VM_DEFAULTS } from '../model/defaults';
 import type { HostResources } from './memory';
 import { resolveMachine, type QemuCapabilities } from './probe';
 
@@ -7,7 +8,7 @@ import { resolveMachine, type QemuCapabilities } from './probe';
  * more than is free now can still run; more than exists cannot). vCPUs: QEMU's limit for the
  * machine type; more than the host's CPUs is overcommit, allowed as virt-manager allows it.
  */
-export function hostLimits(resources: HostResources, qemu: Pick<QemuCapabilities, 'machines'>, machine = 'q35'): HostLimits {
+export function hostLimits(resources: HostResources, qemu: Pick<QemuCapabilities, 'machines'>, machine: string = VM_DEFAULTS.machine): HostLimits {
   const machineMax = resolveMachine(qemu, machine)?.maxCpus ?? 255;
   return {
     maxMemoryMiB: Math.floor(resources.memory.totalBytes / (1024 * 1024)),

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { EngineError } from '../api/errors';
-import { parseOrThrow } from '../api/validation';
+import { EngineError } from './errors';
+import { parseOrThrow } from './parse';
 import { balloonSchema } from './balloon';
 import { bootSchema } from './boot';
 import { cdromInputSchema, cdromSchema } from './cdrom';
@@ -110,9 +110,10 @@ export function createVmDefinition(input: VmDefinitionInput, context: CreateVmCo
   const parsed = parseOrThrow(vmDefinitionInputSchema, input, 'VM definition');
   const unknown = unknownFieldPaths(input, parsed);
   if (unknown.length > 0) {
+    const hint = 'Check the spelling; `virtdesk vm show NAME --json` prints every field of a definition.';
     throw new EngineError('invalid-argument', `Unknown field${unknown.length > 1 ? 's' : ''} in the VM definition: ${unknown.join(', ')}`, {
-      hint: 'Check the spelling; `virtdesk vm show NAME --json` prints every field of a definition.',
-      details: { fields: unknown },
+      hint,
+      problems: unknown.map((field) => ({ field, message: `Unknown field ${field}`, hint })),
     });
   }
   const existing = context.existing ?? [];

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { EngineError } from '../api/errors';
+import { EngineError } from './errors';
 
 /** QEMU/KVM's conventional locally administered prefix; generated addresses always use it. */
 export const MAC_PREFIX = '52:54:00';

@@ -1,4 +1,4 @@
-import { EngineError } from '../api/errors';
+import { EngineError } from './errors';
 
 /** The `schemaVersion` this Virtdesk writes. Bump it together with a new entry in VM_MIGRATIONS. */
 export const CURRENT_SCHEMA_VERSION = 1;

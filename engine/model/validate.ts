@@ -1,4 +1,4 @@
-import { EngineError, type ErrorCode } from '../api/errors';
+import { combineErrors, EngineError, type ErrorCode } from './errors';
 import { cidrContains, formatIpv4, parseCidr, tryParseIpv4 } from '../network/ipv4';
 import { forwardsClash } from '../network/port-forward-spec';
 import { MAX_VCPUS, CPU_MODEL_HOST_PASSTHROUGH, maxVcpus } from './cpu';
@@ -22,12 +22,12 @@ const MAX_IDE_DEVICES = 4;
 const MAX_SATA_DEVICES = 6;
 
 function problem(code: ErrorCode, field: string, message: string, hint?: string): EngineError {
-  return new EngineError(code, message, { ...(hint === undefined ? {} : { hint }), details: { field } });
+  return new EngineError(code, message, { ...(hint === undefined ? {} : { hint }), field });
 }
 
 /**
  * Every problem with a definition that the schema alone cannot see (rules across fields, across
- * definitions, and against the host), each as an EngineError with `details.field`. Empty when
+ * definitions, and against the host), each as an EngineError with a problem naming its field. Empty when
  * the definition is fine.
  */
 export function validateVmDefinition(def: VmDefinition, context: VmValidationContext = {}): EngineError[] {
@@ -42,18 +42,11 @@ export function validateVmDefinition(def: VmDefinition, context: VmValidationCon
   ];
 }
 
-/** Throws one EngineError listing every problem (details.problems has each one). */
+/** Throws one EngineError listing every problem (its `problems` has each one). */
 export function assertValidVmDefinition(def: VmDefinition, context: VmValidationContext = {}): void {
   const problems = validateVmDefinition(def, context);
-  const first = problems[0];
-  if (first === undefined) return;
-  if (problems.length === 1) throw first;
-  const codes = new Set(problems.map((p) => p.code));
-  const code: ErrorCode = codes.size === 1 ? first.code : 'invalid-argument';
-  throw new EngineError(code, `The VM definition "${def.name}" has ${problems.length} problems: ${problems.map((p) => p.message).join('; ')}`, {
-    hint: problems.flatMap((p) => (p.hint === undefined ? [] : [p.hint])).join(' '),
-    details: { problems: problems.map((p) => p.toInfo()) },
-  });
+  const error = combineErrors(problems, { message: `The VM definition "${def.name}" has ${problems.length} problems: ${problems.map((p) => p.message).join('; ')}` });
+  if (error) throw error;
 }
 
 function identityProblems(def: VmDefinition, others: readonly VmDefinition[]): EngineError[] {

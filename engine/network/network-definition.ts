@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import * as z from 'zod';
-import { parseOrThrow } from '../api/validation';
+import { parseOrThrow } from '../model/parse';
 import { EngineError } from '../api/errors';
 import { validateDhcpRange, defaultDhcpRange } from './dhcp-range';
 import { interfaceNameProblem } from './interface-names';

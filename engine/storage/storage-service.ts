@@ -173,7 +173,7 @@ export type StorageImplementation = ImplementationOf<StorageContract>['storage']
 const PROGRESS_INTERVAL_MS = 100;
 
 /** Emits `storage.progress` for one operation, at most every 100 ms except the last (done = total). */
-function progressReporter(bus: EventBus<Record<string, unknown>>, operationId: string | undefined) {
+export function progressReporter(bus: EventBus<Record<string, unknown>>, operationId: string | undefined) {
   let last = 0;
   return (done: number, total: number | null) => {
     if (operationId === undefined) return;

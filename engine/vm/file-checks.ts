@@ -1,6 +1,6 @@
 import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
-import { EngineError } from '../api/errors';
+import { combineErrors, EngineError } from '../model/errors';
 import type { VmDefinition } from '../model';
 
 interface FileUse {
@@ -34,22 +34,22 @@ async function problemWith(use: FileUse): Promise<EngineError | undefined> {
     if (code === 'ENOENT' || code === 'ENOTDIR') {
       return new EngineError('not-found', `${capitalize(use.what)} ${use.path} does not exist.`, {
         hint: 'Check the path, or create the file first.',
-        details: { field: use.field, path: use.path },
+        field: use.field, details: { path: use.path },
       });
     }
     return new EngineError('permission-denied', `${capitalize(use.what)} ${use.path} cannot be read: ${(error as Error).message}.`, {
-      details: { field: use.field, path: use.path },
+      field: use.field, details: { path: use.path },
     });
   }
   if (info.isDirectory()) {
-    return new EngineError('invalid-argument', `${capitalize(use.what)} ${use.path} is a folder, not a file.`, { details: { field: use.field, path: use.path } });
+    return new EngineError('invalid-argument', `${capitalize(use.what)} ${use.path} is a folder, not a file.`, { field: use.field, details: { path: use.path } });
   }
   try {
     await access(use.path, use.writable ? constants.R_OK | constants.W_OK : constants.R_OK);
   } catch {
     return new EngineError('permission-denied', `${capitalize(use.what)} ${use.path} is not ${use.writable ? 'readable and writable' : 'readable'} by you.`, {
       hint: use.writable ? 'Fix its permissions, or attach it read-only.' : 'Fix its permissions.',
-      details: { field: use.field, path: use.path },
+      field: use.field, details: { path: use.path },
     });
   }
   return undefined;
@@ -62,11 +62,6 @@ function capitalize(text: string): string {
 /** Refuses a definition whose disks, ISOs, kernel or initrd are missing or unreadable, naming each. */
 export async function assertFilesUsable(def: VmDefinition): Promise<void> {
   const problems = (await Promise.all(filesOf(def).map(problemWith))).filter((p): p is EngineError => p !== undefined);
-  const first = problems[0];
-  if (first === undefined) return;
-  if (problems.length === 1) throw first;
-  throw new EngineError(first.code, problems.map((p) => p.message).join(' '), {
-    ...(first.hint === undefined ? {} : { hint: first.hint }),
-    details: { problems: problems.map((p) => p.toInfo()) },
-  });
+  const error = combineErrors(problems, problems[0] ? { code: problems[0].code } : {});
+  if (error) throw error;
 }

@@ -6,7 +6,8 @@ export { VmManager, type VmListEntry, type VmManagerEvent, type VmManagerOptions
 export { findProcessesWithArg, findRunningQemu, isAlive, isOurQemu, readPidFile, waitForExit } from './pidfile';
 export { clockTicksPerSecond, ProcessSampler, type ProcessStats } from './proc-stats';
 export { withCommandQmp } from './qmp-session';
-export { VmRegistry, type CreateOptions, type DeleteOutcome, type NewDisk } from './registry';
+export { createVm, previewVm, volumeNameFor, type CreateVmOptions } from './create-vm';
+export { VmRegistry, type DeleteOutcome } from './registry';
 export { DEFAULT_RESTART_POLICY, RestartPolicy, type RestartPolicyOptions } from './restart-policy';
 export { vmStateOfRunState } from './run-state';
 export { clearAfterExit, clearRuntimeFiles, prepareRuntimeDir, vmDataDir, vmRuntimeDir, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';

@@ -2,7 +2,7 @@ import { statSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
 import { EngineError } from '../api/errors';
-import type { VmDefinition, VmDefinitionInput } from '../model';
+import type { VmCreateInput, VmDefinition } from '../model';
 import type { NicBackend } from '../qemu/argv';
 import type { VmDomainEvent } from '../qemu/qmp';
 import type { NetworkManager } from '../network/network-manager';
@@ -10,7 +10,8 @@ import type { WatchOptions } from '../store';
 import { releaseNicBackends } from '../network/nic-backends';
 import { pauseVm, rebootVm, resetVm, resumeVm, screenshotPng, sendKeysVm, stopVm, type ControlContext, type StopOptions, type StopResult } from './control';
 import { findRunningQemu } from './pidfile';
-import { VmRegistry, type CreateOptions, type DeleteOutcome } from './registry';
+import type { CreateVmOptions } from './create-vm';
+import { VmRegistry, type DeleteOutcome } from './registry';
 import { RestartPolicy, type RestartPolicyOptions } from './restart-policy';
 import { VmCatalog, type VmSummaryBase } from './vm-catalog';
 import type { VmRuntimePaths } from './runtime-dir';
@@ -538,7 +539,7 @@ export class VmManager {
   }
 
   /** vms.changed comes from the catalog, which hears the store's write before this returns. */
-  async create(input: VmDefinitionInput, options: CreateOptions = {}): Promise<VmDefinition> {
+  async create(input: VmCreateInput, options: CreateVmOptions = {}): Promise<VmDefinition> {
     const def = await this.registry.create(input, options);
     this.#track(def, 'stopped', undefined);
     return def;

@@ -1,14 +1,12 @@
 import { linkedClonesOf } from './clone/template';
 import { rm } from 'node:fs/promises';
+import { createVm, type CreateVmOptions } from './create-vm';
 import { loadQemuCapabilities } from '../host/capabilities';
 import { findQemu } from '../host/find-qemu';
 import { hostLimits } from '../host/limits';
 import { readHostResources } from '../host/memory';
-import { createVmDefinition, MAX_VCPUS, type HostLimits, type VmDefinition, type VmDefinitionInput } from '../model';
-import { DEFAULT_POOL } from '../storage/pools/pool-registry';
-import { StorageService } from '../storage/storage-service';
+import { MAX_VCPUS, VM_DEFAULTS, type HostLimits, type VmCreateInput, type VmDefinition } from '../model';
 import { canonicalPath, type UsageResolver, type VolumeUser } from '../storage/usage';
-import { assertFilesUsable } from './file-checks';
 import { findRunningQemu } from './pidfile';
 import { removeRuntimeDir, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
 import { assertOperationAllowed } from './states';
@@ -19,16 +17,6 @@ import { openVmStore, type VmStore } from './vm-store';
 /** How long a registry reuses the host limits it probed. */
 const HOST_LIMITS_TTL_MS = 10_000;
 
-export interface NewDisk {
-  sizeBytes: number;
-  format?: 'qcow2' | 'raw';
-}
-
-export interface CreateOptions {
-  /** Images to create in the default pool and attach (virtio, in order, before `input.disks`). */
-  newDisks?: readonly NewDisk[];
-}
-
 export interface DeleteOutcome {
   /** Images removed with `withStorage`. */
   deletedFiles: string[];
@@ -38,7 +26,7 @@ export interface DeleteOutcome {
 
 /**
  * The VM definitions and what can be known about them from outside: create (validated, unique
- * names and MACs, files checked), resolve by name or id, live status, delete. Used by the CLI
+ * names and MACs, files checked, images made), resolve by name or id, live status, delete. Used by the CLI
  * directly and by the host's VmManager, so both behave the same.
  */
 export class VmRegistry {
@@ -98,7 +86,7 @@ export class VmRegistry {
    * registry (the host process's) keeps an answer for a few seconds: every edit is validated
    * against them, and probing costs more file reads than the rest of an edit.
    */
-  hostLimits(machine = 'q35'): Promise<HostLimits> {
+  hostLimits(machine: string = VM_DEFAULTS.machine): Promise<HostLimits> {
     const now = Date.now();
     const known = this.#hostLimits.get(machine);
     if (known && now - known.at < HOST_LIMITS_TTL_MS) return known.limits;
@@ -118,40 +106,9 @@ export class VmRegistry {
     }
   }
 
-  /**
-   * Builds the definition with the model's defaults, checks it against the others and the host,
-   * checks that its files exist, creates requested images, and stores it. Nothing is left behind
-   * when any step fails.
-   */
-  async create(input: VmDefinitionInput, options: CreateOptions = {}): Promise<VmDefinition> {
-    const existing = await this.definitions();
-    const newDisks = options.newDisks ?? [];
-    const storage = new StorageService({ home: this.home });
-    const planned: { path: string; name: string; disk: NewDisk }[] = [];
-    if (newDisks.length > 0) {
-      const pool = await storage.pools.ensureDefault();
-      newDisks.forEach((disk, index) => {
-        const name = `${input.name}${index === 0 ? '' : `-${index}`}.${disk.format ?? 'qcow2'}`;
-        planned.push({ path: `${pool.path}/${name}`, name, disk });
-      });
-    }
-    const withDisks: VmDefinitionInput = {
-      ...input,
-      disks: [...planned.map((p) => ({ source: p.path, format: p.disk.format ?? 'qcow2' })), ...(input.disks ?? [])],
-    };
-    const def = createVmDefinition(withDisks, { existing, host: await this.hostLimits(typeof input.machine === 'string' ? input.machine : 'q35') });
-    await assertFilesUsable({ ...def, disks: def.disks.filter((disk) => !planned.some((p) => p.path === disk.source)) });
-    const created: string[] = [];
-    try {
-      for (const p of planned) {
-        await storage.createVolume({ pool: DEFAULT_POOL, name: p.name, format: p.disk.format ?? 'qcow2', sizeBytes: p.disk.sizeBytes });
-        created.push(p.path);
-      }
-      return await this.store.create(def);
-    } catch (error) {
-      await Promise.all(created.map((path) => rm(path, { force: true })));
-      throw error;
-    }
+  /** See createVm: downloads, new images, the definition, and rollback, in one step. */
+  create(input: VmCreateInput, options: CreateVmOptions = {}): Promise<VmDefinition> {
+    return createVm(this, input, options);
   }
 
   /** Removes a stopped VM's definition and folder (logs, NVRAM), and with `withStorage` its disk images. */

@@ -1,17 +1,19 @@
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ImplementationOf, PeerInfo } from '../api/contract';
-import { EngineError } from '../api/errors';
+import { EngineError, problemsOf } from '../model/errors';
 import type { EventBus } from '../api/events';
 import type { VirtdeskContract } from '../api/virtdesk-api';
 import type { VmDetails, VmStats } from '../api/vm-api';
 import type { ConsoleGateway } from '../console-gateway';
-import { assertValidVmDefinition, createVmDefinition, parseVmDefinition, type VmDefinition, type VmDefinitionInput } from '../model';
+import { assertValidVmDefinition, parseVmDefinition, type VmDefinition } from '../model';
 import { cloneVm } from './clone/clone-vm';
 import { assertNotTemplate, isTemplate, markTemplate, unmarkTemplate } from './clone/template';
 import type { VmManager, VmManagerEvent } from './manager';
 import { applyMergePatch } from './merge-patch';
 import { fillNewDevices } from './new-devices';
+import { progressReporter } from '../storage/storage-service';
+import { previewVm } from './create-vm';
 import { withCommandQmp } from './qmp-session';
 import { discardSavedState, readSavedState } from './save-restore/saved-state';
 import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot, snapshotThumbnail, type VmLifecycle } from './snapshots';
@@ -76,8 +78,8 @@ function oneTimePassword(): string {
 }
 
 /** The vms service of the contract over the VM manager of this host. */
-export function createVmService(options: { manager: VmManager; consoles: ConsoleGateway }): VmImplementation {
-  const { manager, consoles } = options;
+export function createVmService(options: { manager: VmManager; consoles: ConsoleGateway; bus?: EventBus<Record<string, unknown>> }): VmImplementation {
+  const { manager, consoles, bus } = options;
   const registry = manager.registry;
   const pendingFile = (def: Pick<VmDefinition, 'id'>) => join(registry.paths(def).runDir, 'pending-restart.json');
 
@@ -136,30 +138,18 @@ export function createVmService(options: { manager: VmManager; consoles: Console
 
     preview: async ({ input }) => {
       try {
-        const existing = await registry.definitions();
-        const definition = createVmDefinition(input as VmDefinitionInput, { existing, host: await registry.hostLimits() });
-        return { definition, problems: [] };
+        return { definition: await previewVm(registry, input), problems: [] };
       } catch (error) {
         if (!(error instanceof EngineError)) throw error;
-        const details = error.details ?? {};
-        if (Array.isArray(details.problems)) {
-          const problems = details.problems as { message: string; hint?: string; details?: { field?: string } }[];
-          return { definition: null, problems: problems.map((p) => ({ field: p.details?.field ?? null, message: p.message, hint: p.hint ?? null })) };
-        }
-        if (Array.isArray(details.issues)) {
-          return {
-            definition: null,
-            problems: (details.issues as string[]).map((issue) => {
-              const colon = issue.indexOf(': ');
-              return { field: colon > 0 ? issue.slice(0, colon) : null, message: issue, hint: null };
-            }),
-          };
-        }
-        return { definition: null, problems: [{ field: (details.fields as string[] | undefined)?.[0] ?? null, message: error.message, hint: error.hint ?? null }] };
+        return { definition: null, problems: problemsOf(error) };
       }
     },
 
-    create: async ({ input, newDisks }) => details((await manager.create(input as VmDefinitionInput, newDisks ? { newDisks } : {})).id),
+    create: async ({ input, operationId }, { signal }) => {
+      const report = operationId === undefined || bus === undefined ? undefined : progressReporter(bus, operationId);
+      const def = await manager.create(input, { signal, ...(report ? { onDownload: (p) => report(p.receivedBytes, p.totalBytes ?? null) } : {}) });
+      return details(def.id);
+    },
 
     update: async ({ id, patch }) => {
       const current = await registry.resolve(id);

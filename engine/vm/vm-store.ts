@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { EngineError } from '../api/errors';
+import { combineErrors } from '../model/errors';
 import { CURRENT_SCHEMA_VERSION, migrateVmDocument, parseVmDefinition, validateVmDefinition, type VmDefinition } from '../model';
 import { createDocumentStore, type DocumentStore } from '../store';
 
@@ -25,13 +25,8 @@ export function openVmStore(home: string): VmStore {
     currentVersion: CURRENT_SCHEMA_VERSION,
     checkUnique: (candidate, others) => {
       const clashes = validateVmDefinition(candidate, { others }).filter((problem) => problem.code === 'already-exists');
-      const first = clashes[0];
-      if (first === undefined) return;
-      if (clashes.length === 1) throw first;
-      throw new EngineError('already-exists', clashes.map((problem) => problem.message).join('; '), {
-        ...(first.hint === undefined ? {} : { hint: first.hint }),
-        details: { problems: clashes.map((problem) => problem.toInfo()) },
-      });
+      const error = combineErrors(clashes, { message: clashes.map((problem) => problem.message).join('; ') });
+      if (error) throw error;
     },
   });
 }

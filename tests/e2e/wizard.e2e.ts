@@ -25,6 +25,23 @@ async function rowId(name: string): Promise<string> {
   return (await row.getAttribute('data-testid'))!.slice('vm-row-'.length);
 }
 
+/** The RPC methods the page calls while `work` runs (WebSocket frames, read through CDP). */
+async function callsDuring(work: () => Promise<void>): Promise<string[]> {
+  const cdp = await page.context().newCDPSession(page);
+  const calls: string[] = [];
+  cdp.on('Network.webSocketFrameSent', ({ response }) => {
+    const message = JSON.parse(response.payloadData) as { t: string; method?: string };
+    if (message.t === 'call' && message.method) calls.push(message.method);
+  });
+  await cdp.send('Network.enable');
+  try {
+    await work();
+  } finally {
+    await cdp.detach();
+  }
+  return calls;
+}
+
 /** The theme attribute the app's Theme class sets; the toolbar toggle is out of reach under a modal. */
 async function withDarkTheme(work: () => Promise<void>): Promise<void> {
   await page.evaluate(() => (document.documentElement.dataset.theme = 'dark'));
@@ -151,8 +168,12 @@ test('installs from the test guest’s ISO onto a new disk image in the default 
   await wizard.getByTestId('wiz-name').fill('iso-guest');
   await expect(wizard.getByTestId('wiz-status')).toHaveText('Ready to create');
   await expect(wizard.getByTestId('wiz-summary')).toContainText('new 1 GiB qcow2 image in pool default');
-  await wizard.getByTestId('wiz-finish').click();
-  await expect(wizard).toBeHidden({ timeout: 60_000 });
+  // One call makes the image and the VM: the engine, not the page, runs that transaction.
+  const calls = await callsDuring(async () => {
+    await wizard.getByTestId('wiz-finish').click();
+    await expect(wizard).toBeHidden({ timeout: 60_000 });
+  });
+  expect(calls.filter((method) => method.startsWith('storage.') || method === 'vms.create')).toEqual(['vms.create']);
 
   const id = await rowId('iso-guest');
   await expect(page.getByTestId(`vm-state-${id}`)).toHaveAttribute('data-state', 'running', { timeout: 90_000 });

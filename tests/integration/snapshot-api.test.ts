@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CallContext } from '../../engine/api/contract';
 import { EngineError } from '../../engine/api/errors';
 import type { ConsoleGateway } from '../../engine/console-gateway';
+import { vmCreateInputSchema } from '../../engine/model';
 import { imageInfo } from '../../engine/storage/qemu-img/info';
 import { VmManager, type VmManagerEvent } from '../../engine/vm/manager';
 import { applyQuitPreference } from '../../engine/vm/save-restore';
@@ -66,7 +67,7 @@ async function startAndWait(id: string): Promise<void> {
 
 describe('vms service: snapshots, save/restore, templates and clones', () => {
   it('snapshots a running VM with progress, lists it with its thumbnail, and reverts only when confirmed', async () => {
-    const created = await service.create({ input: (await guestVmInput(guest, home.home, 'api')) as Record<string, unknown> }, call);
+    const created = await service.create({ input: vmCreateInputSchema.parse(await guestVmInput(guest, home.home, 'api')) }, call);
     const id = created.definition.id;
     await startAndWait(id);
     const snapshot = await service.createSnapshot({ id, name: 'one', description: 'first', kind: undefined }, call);

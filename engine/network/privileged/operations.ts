@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parseOrThrow } from '../../api/validation';
+import { parseOrThrow } from '../../model/parse';
 import { interfaceNameProblem } from '../interface-names';
 import { assertNetworkAddress, parseCidr } from '../ipv4';
 import { networkDefinitionSchema } from '../network-definition';

@@ -93,10 +93,10 @@ export async function cloneVm(registry: VmRegistry, sourceRef: string, name: str
   const { home, env } = registry;
   const source = await registry.resolve(sourceRef);
   const nameProblem = vmNameProblem(name);
-  if (nameProblem !== undefined) throw new EngineError('invalid-argument', `VM name "${name}" ${nameProblem}.`, { details: { field: 'name' } });
+  if (nameProblem !== undefined) throw new EngineError('invalid-argument', `VM name "${name}" ${nameProblem}.`, { field: 'name' });
   const all = await registry.definitions();
   if (all.some((other) => other.name === name)) {
-    throw new EngineError('already-exists', `Cannot clone "${source.name}" to "${name}": a VM named "${name}" already exists.`, { hint: 'Choose another name.', details: { field: 'name' } });
+    throw new EngineError('already-exists', `Cannot clone "${source.name}" to "${name}": a VM named "${name}" already exists.`, { hint: 'Choose another name.', field: 'name' });
   }
   const status = await registry.status(source);
   if (status.state === 'starting' || status.state === 'shutting-down') {

@@ -72,7 +72,7 @@ export async function createSnapshot(ctx: SnapshotContext, def: VmDefinition, re
   assertSnapshotName(request.name);
   const description = request.description ?? '';
   if (description.length > MAX_SNAPSHOT_DESCRIPTION_LENGTH) {
-    throw new EngineError('invalid-argument', `The snapshot description is ${description.length} characters long; at most ${MAX_SNAPSHOT_DESCRIPTION_LENGTH} are allowed.`, { details: { field: 'description' } });
+    throw new EngineError('invalid-argument', `The snapshot description is ${description.length} characters long; at most ${MAX_SNAPSHOT_DESCRIPTION_LENGTH} are allowed.`, { field: 'description' });
   }
   await assertNotTemplate(ctx.home, def, 'snapshot');
   return withSnapshotLock(ctx.home, def.id, async () => {
@@ -80,7 +80,7 @@ export async function createSnapshot(ctx: SnapshotContext, def: VmDefinition, re
     if (records.some((record) => record.name === request.name)) {
       throw new EngineError('already-exists', `VM "${def.name}" already has a snapshot named "${request.name}".`, {
         hint: `Choose another name, or delete the old one first with \`virtdesk snapshot delete ${def.name} "${request.name}"\`.`,
-        details: { field: 'name' },
+        field: 'name',
       });
     }
     if (await readSavedState(ctx.home, def.id)) {

@@ -6,7 +6,7 @@ export { MAX_SNAPSHOT_NAME_LENGTH, snapshotNameProblem } from '../../api/snapsho
 export function assertSnapshotName(name: string): void {
   const problem = snapshotNameProblem(name);
   if (problem !== undefined) {
-    throw new EngineError('invalid-argument', `Snapshot name "${name}" ${problem}.`, { hint: 'E.g. "before-upgrade".', details: { field: 'name' } });
+    throw new EngineError('invalid-argument', `Snapshot name "${name}" ${problem}.`, { hint: 'E.g. "before-upgrade".', field: 'name' });
   }
 }
 

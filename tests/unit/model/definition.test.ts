@@ -7,6 +7,7 @@ describe('createVmDefinition input checks', () => {
     const error = thrown(() => createVmDefinition({ name: 'x', memroy: 2048, disks: [{ source: '/a', buss: 'scsi' }] } as never));
     expect(error.code).toBe('invalid-argument');
     expect(error.message).toBe('Unknown fields in the VM definition: memroy, disks[0].buss');
+    expect(error.problems.map((p) => p.field)).toEqual(['memroy', 'disks[0].buss']);
   });
 
   it('reports every schema problem at once, naming fields', () => {
@@ -18,6 +19,7 @@ describe('createVmDefinition input checks', () => {
     expect(error.message).toMatch(/cpu\.vcpus: vcpus must be at least 1/);
     expect(error.message).toMatch(/disks\.0\.source: must be an absolute path/);
     expect(error.message).toMatch(/disks\.0\.cache/);
+    expect(error.problems.map((p) => p.field).sort()).toEqual(['cpu.vcpus', 'disks[0].cache', 'disks[0].source', 'memory.maximumMiB']);
   });
 
   it('assigns the free end of a link, taking other definitions into account', () => {

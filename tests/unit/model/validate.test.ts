@@ -10,7 +10,7 @@ function withEdit(input: VmDefinitionInput, edit: (def: VmDefinition) => void): 
 }
 
 function fields(def: VmDefinition, context = {}): string[] {
-  return validateVmDefinition(def, context).map((p) => String(p.details?.field));
+  return validateVmDefinition(def, context).map((p) => String(p.problems[0]?.field));
 }
 
 function only(def: VmDefinition, context = {}) {
@@ -71,7 +71,7 @@ describe('validateVmDefinition', () => {
 
     it('refuses a read-only disk on SATA or IDE (QEMU: "Block node is read-only")', () => {
       const sata = withEdit({ name: 'x', disks: [{ source: '/a', bus: 'sata' }] }, (d) => (d.disks[0]!.readOnly = true));
-      expect(only(sata).details?.field).toBe('disks[0].readOnly');
+      expect(only(sata).problems[0]?.field).toBe('disks[0].readOnly');
       expect(only(sata).hint).toMatch(/virtio or scsi/);
       expect(validateVmDefinition(makeVm({ name: 'y', disks: [{ source: '/a', bus: 'scsi', readOnly: true }] }))).toEqual([]);
     });
@@ -98,7 +98,7 @@ describe('validateVmDefinition', () => {
   describe('resources', () => {
     it('refuses current memory above the maximum', () => {
       const def = withEdit({ name: 'x' }, (d) => (d.memory.currentMiB = 4096));
-      expect(only(def).details?.field).toBe('memory.currentMiB');
+      expect(only(def).problems[0]?.field).toBe('memory.currentMiB');
     });
 
     it('refuses memory beyond what the host can give', () => {
@@ -129,7 +129,7 @@ describe('validateVmDefinition', () => {
     });
 
     it('refuses host-passthrough under TCG', () => {
-      expect(only(withEdit({ name: 'x', accelerator: 'tcg' }, (d) => (d.cpu.model = 'host-passthrough'))).details?.field).toBe('cpu.model');
+      expect(only(withEdit({ name: 'x', accelerator: 'tcg' }, (d) => (d.cpu.model = 'host-passthrough'))).problems[0]?.field).toBe('cpu.model');
       expect(validateVmDefinition(makeVm({ name: 'y', accelerator: 'kvm', cpu: { model: 'host-passthrough' } }))).toEqual([]);
     });
 
@@ -139,7 +139,7 @@ describe('validateVmDefinition', () => {
         d.cdroms[0]!.bus = 'ide';
       });
       const problems = validateVmDefinition(def);
-      expect(problems.map((p) => p.details?.field)).toEqual(['disks[0].bus', 'cdroms[0].bus']);
+      expect(problems.map((p) => p.problems[0]?.field)).toEqual(['disks[0].bus', 'cdroms[0].bus']);
       expect(problems[0]!.hint).toMatch(/sata/);
       expect(validateVmDefinition(makeVm({ name: 'pc', machine: 'pc', disks: [{ source: '/a', bus: 'ide' }], cdroms: [{ bus: 'ide' }] }))).toEqual([]);
     });
@@ -162,7 +162,7 @@ describe('validateVmDefinition', () => {
 describe('assertValidVmDefinition', () => {
   it('throws the single problem as it is', () => {
     const def = withEdit({ name: 'x' }, (d) => (d.memory.currentMiB = 4096));
-    expect(thrown(() => assertValidVmDefinition(def)).details).toEqual({ field: 'memory.currentMiB' });
+    expect(thrown(() => assertValidVmDefinition(def)).problems.map((p) => p.field)).toEqual(['memory.currentMiB']);
   });
 
   it('throws all problems in one error with each in details', () => {
@@ -173,7 +173,7 @@ describe('assertValidVmDefinition', () => {
     const error = thrown(() => assertValidVmDefinition(def, { host: { maxMemoryMiB: 512, maxVcpus: 4 } }));
     expect(error.code).toBe('invalid-argument');
     expect(error.message).toMatch(/^The VM definition "x" has 3 problems: /);
-    expect((error.details?.problems as unknown[]).length).toBe(3);
+    expect(error.problems.map((p) => p.field)).toEqual(['memory.currentMiB', expect.any(String), expect.any(String)]);
   });
 
   it('keeps already-exists when every problem is a clash', () => {

@@ -15,7 +15,7 @@ describe('snapshot names', () => {
     expect(snapshotNameProblem('a/b')).toMatch(/may only contain/);
     const error = thrown(() => assertSnapshotName('a;b'));
     expect(error.code).toBe('invalid-argument');
-    expect(error.details).toEqual({ field: 'name' });
+    expect(error.problems.map((p) => p.field)).toEqual(['name']);
   });
 
   it('tags images with the snapshot id, never with a name QEMU could read as a numeric id', () => {

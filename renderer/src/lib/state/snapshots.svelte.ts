@@ -1,7 +1,7 @@
 import { SvelteMap } from 'svelte/reactivity';
 import { EngineError } from '../../../../engine/api/errors';
 import type { VmSnapshot } from '../../../../engine/api/vm-api';
-import { errorText, type ErrorText } from '../../components/common/errors';
+import { errorText, type ErrorText } from '../common/errors';
 import type { VirtdeskClient } from '../api/client';
 import { toasts } from './toasts.svelte';
 

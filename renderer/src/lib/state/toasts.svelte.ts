@@ -1,4 +1,4 @@
-import { errorText } from '../../components/common/errors';
+import { errorText } from '../common/errors';
 
 export type ToastKind = 'info' | 'success' | 'error';
 

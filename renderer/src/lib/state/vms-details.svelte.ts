@@ -1,5 +1,5 @@
 import type { VmDetails } from '../../../../engine/api/vm-api';
-import { errorText } from '../../components/common/errors';
+import { errorText } from '../common/errors';
 import type { VirtdeskClient } from '../api/client';
 
 /** While a VM runs, its runtime facts (IP addresses) are re-read this often. */

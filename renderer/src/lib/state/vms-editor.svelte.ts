@@ -1,4 +1,4 @@
-import { fieldProblems, type FieldProblem } from '../../components/common/errors';
+import { problemsOf, type Problem } from '../common/errors';
 import { jsonEqual, mergePatch } from '../../components/machines/merge-patch';
 import type { VmDetailsModel } from './vms-details.svelte';
 
@@ -10,7 +10,7 @@ import type { VmDetailsModel } from './vms-details.svelte';
 export class VmEditor<T> {
   draft: T = $state() as T;
   saving = $state(false);
-  problems = $state<FieldProblem[]>([]);
+  problems = $state<Problem[]>([]);
   readonly #model: VmDetailsModel;
   readonly #original: T;
   readonly #before: Record<string, unknown>;
@@ -52,7 +52,7 @@ export class VmEditor<T> {
       await this.#model.update(patch);
       return true;
     } catch (error) {
-      this.problems = fieldProblems(error);
+      this.problems = problemsOf(error);
       return false;
     } finally {
       this.saving = false;

@@ -1,5 +1,5 @@
 import type { VmStateName, VmSummary } from '../../../../engine/api/vm-api';
-import { errorText } from '../../components/common/errors';
+import { errorText } from '../common/errors';
 import type { VirtdeskClient } from '../api/client';
 import { indexById } from './id-index';
 import { applyVmChanges } from './vms-changes';

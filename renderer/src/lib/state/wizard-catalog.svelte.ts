@@ -88,15 +88,6 @@ export class WizardCatalog {
     return (await this.#client.api.storage.detectIso({ path })).detection;
   }
 
-  /** `<base>.qcow2`, or `<base>-2.qcow2`, … : the first name not taken in the pool. */
-  async freeVolumeName(pool: string, base: string): Promise<string> {
-    const taken = (await this.#client.api.storage.listVolumes({ pool })).map((volume) => volume.name);
-    for (let n = 1; ; n++) {
-      const name = `${base}${n === 1 ? '' : `-${n}`}.qcow2`;
-      if (!taken.includes(name)) return name;
-    }
-  }
-
   dispose(): void {
     clearTimeout(this.#osTimer);
     this.#osSeq++;

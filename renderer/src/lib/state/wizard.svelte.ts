@@ -1,53 +1,12 @@
 import type { VmDetails, VmSummary } from '../../../../engine/api/vm-api';
-import { errorText, fieldProblems, type FieldProblem } from '../../components/common/errors';
+import { errorText, problemsOf } from '../common/errors';
 import type { VmDefinition } from '../../components/machines/types';
 import type { VirtdeskClient } from '../api/client';
 import { detectedOs, WizardCatalog, type KnownOs } from './wizard-catalog.svelte';
+import { toWizardProblem, WIZARD_STEPS, type InstallSource, type WizardField, type WizardProblem, type WizardStepId } from './wizard-fields';
+import { newDiskOf, storageApplies, suggestName, toDefinitionInput, type NetworkChoice, type PortForwardRow, type StorageChoice, type WizardChoices } from './wizard-input';
 
-export type InstallSource = 'iso' | 'import' | 'url' | 'pxe' | 'kernel' | 'manual';
-export type StorageChoice = 'new' | 'existing' | 'none';
-export type NetworkChoice = 'user' | 'network' | 'bridge' | 'none';
-export type WizardStepId = 'source' | 'os' | 'storage' | 'finish';
-/** Where a problem is shown: next to one of the wizard's fields, or in the summary. */
-export type WizardField =
-  | 'source'
-  | 'isoPath'
-  | 'importPath'
-  | 'url'
-  | 'kernel'
-  | 'initrd'
-  | 'cmdline'
-  | 'osId'
-  | 'memory'
-  | 'vcpus'
-  | 'storage'
-  | 'name'
-  | 'network'
-  | 'general';
-
-export const WIZARD_STEPS: readonly { id: WizardStepId; label: string; fields: readonly WizardField[] }[] = [
-  { id: 'source', label: 'Install source', fields: ['source', 'isoPath', 'importPath', 'url', 'kernel', 'initrd', 'cmdline'] },
-  { id: 'os', label: 'OS, memory and CPUs', fields: ['osId', 'memory', 'vcpus'] },
-  { id: 'storage', label: 'Storage', fields: ['storage'] },
-  { id: 'finish', label: 'Name, network and summary', fields: ['name', 'network', 'general'] },
-];
-
-export interface PortForwardRow {
-  protocol: 'tcp' | 'udp';
-  hostPort: number | undefined;
-  guestPort: number | undefined;
-}
-
-export interface WizardProblem {
-  field: WizardField;
-  message: string;
-  hint?: string;
-}
-
-export interface NewDiskRequest {
-  pool: string;
-  sizeBytes: number;
-}
+export { WIZARD_STEPS, type InstallSource, type NetworkChoice, type PortForwardRow, type StorageChoice, type WizardField, type WizardProblem, type WizardStepId };
 
 /** Long steps of Finish (download, new image, create), for the progress line. */
 export interface WizardProgress {
@@ -75,7 +34,7 @@ const DOWNLOAD_TIMEOUT_MS = 6 * 60 * 60_000;
  * from it, and the engine's verdict on it from `vms.preview`, mapped onto the wizard's fields.
  * Defaults are never invented here: an untouched field is left out and the engine fills it.
  */
-export class NewVmWizard {
+export class NewVmWizard implements WizardChoices {
   step = $state(0);
   source = $state<InstallSource>('iso');
   isoPath = $state('');
@@ -199,88 +158,23 @@ export class NewVmWizard {
 
   /** An imported disk is the machine's storage; the storage step adds nothing then. */
   get storageApplies(): boolean {
-    return this.source !== 'import';
+    return storageApplies(this);
   }
 
-  /** The image Finish creates through the storage service (in the chosen pool) before creating the VM. */
-  get newDisks(): NewDiskRequest[] {
-    const size = this.effectiveDiskGiB;
-    const pool = this.targetPool;
-    if (!this.storageApplies || this.storage !== 'new' || size === undefined || pool === undefined) return [];
-    return [{ pool, sizeBytes: Math.round(size * GIB) }];
+  /** The image Finish asks the engine to create (in the chosen pool), if any. */
+  get newDisk(): { pool: string; sizeBytes: number } | undefined {
+    return newDiskOf(this)?.create;
   }
 
   /** The definition input: exactly what the user chose, nothing the engine would default. */
-  get input(): Record<string, unknown> {
-    const input: Record<string, unknown> = {};
-    // A placeholder keeps the preview useful before the user has named the machine.
-    input.name = this.name !== '' ? this.name : (this.suggestedName() ?? 'new-vm');
-    if (this.osId.trim()) input.osId = this.osId.trim();
-    // The chosen OS's recommendation counts as chosen: picking the OS picked it.
-    const memory = this.memoryMiB ?? this.recommended.memoryMiB;
-    const vcpus = this.vcpus ?? this.recommended.vcpus;
-    if (memory !== undefined) input.memory = { maximumMiB: memory };
-    if (vcpus !== undefined) input.cpu = { vcpus };
-    const disks: Record<string, unknown>[] = [];
-    switch (this.source) {
-      case 'iso':
-        if (this.isoPath.trim()) input.cdroms = [{ media: this.isoPath.trim() }];
-        break;
-      case 'import':
-        if (this.importPath.trim()) disks.push({ source: this.importPath.trim(), ...(this.importFormat ? { format: this.importFormat } : {}) });
-        break;
-      case 'pxe':
-        input.boot = { bootOnce: 'network' };
-        break;
-      case 'kernel':
-        if (this.kernel.trim()) {
-          input.directKernel = {
-            kernel: this.kernel.trim(),
-            ...(this.initrd.trim() ? { initrd: this.initrd.trim() } : {}),
-            ...(this.cmdline ? { cmdline: this.cmdline } : {}),
-          };
-        }
-        break;
-      case 'url':
-      case 'manual':
-        break;
-    }
-    if (this.storageApplies && this.storage === 'existing' && this.existingDisk.trim()) disks.push({ source: this.existingDisk.trim() });
-    if (disks.length > 0) input.disks = disks;
-    const forwards = this.portForwards.flatMap((row) =>
-      row.hostPort === undefined || row.guestPort === undefined ? [] : [{ protocol: row.protocol, hostPort: row.hostPort, guestPort: row.guestPort }],
-    );
-    switch (this.network) {
-      case 'user':
-        if (forwards.length > 0) input.nics = [{ network: { kind: 'user', portForwards: forwards } }];
-        break;
-      case 'network':
-        input.nics = [{ network: { kind: 'network', name: this.networkName.trim() } }];
-        break;
-      case 'bridge':
-        input.nics = [{ network: { kind: 'bridge', name: this.bridgeName.trim() } }];
-        break;
-      case 'none':
-        input.nics = [];
-        break;
-    }
-    return input;
+  get input() {
+    // The suggestion keeps the preview close to what Finish will create before the user names the machine.
+    return toDefinitionInput(this, this.name !== '' ? this.name : this.suggestedName());
   }
 
   /** A name from the OS or the install media, unique among existing VMs; only ever a suggestion. */
   suggestedName(): string | undefined {
-    const base = (
-      this.osId.trim() ||
-      basename(this.source === 'iso' ? this.isoPath : this.source === 'import' ? this.importPath : this.source === 'kernel' ? this.kernel : '')
-        .replace(/\.(iso|img|qcow2|raw)$/i, '')
-    )
-      .replace(/[^A-Za-z0-9._-]+/g, '-')
-      .replace(/^[-.]+/, '')
-      .slice(0, 48);
-    if (!base) return undefined;
-    const taken = this.#existing().map((vm) => vm.name);
-    if (!taken.includes(base)) return base;
-    for (let n = 2; ; n++) if (!taken.includes(`${base}-${n}`)) return `${base}-${n}`;
+    return suggestName(this, this.#existing().map((vm) => vm.name));
   }
 
   /** Missing values (once touched or once the user tried to go past them) and the engine's problems. */
@@ -335,13 +229,11 @@ export class NewVmWizard {
       if (seq !== this.#previewSeq) return;
       // Without a definition (the input does not parse) the last good one stays for the summary.
       if (result.definition) this.preview = result.definition;
-      this.engineProblems = this.#withoutPlaceholderName(
-        result.problems.map((problem) => toWizardProblem({ field: problem.field ?? '', message: problem.message, ...(problem.hint ? { hint: problem.hint } : {}) }, this.source)),
-      );
+      this.engineProblems = this.#withoutPlaceholderName(result.problems.map((problem) => toWizardProblem(problem, this.source)));
     } catch (error) {
       if (seq !== this.#previewSeq) return;
       // The last good preview stays for the summary; Finish is held back by the problems.
-      this.engineProblems = this.#withoutPlaceholderName(fieldProblems(error).map((problem) => toWizardProblem(problem, this.source)));
+      this.engineProblems = this.#withoutPlaceholderName(problemsOf(error).map((problem) => toWizardProblem(problem, this.source)));
     } finally {
       if (seq === this.#previewSeq) this.previewing = false;
     }
@@ -395,52 +287,31 @@ export class NewVmWizard {
   }
 
   /**
-   * Finish: downloads the installer for a network install, creates the new disk image in its
-   * pool, then the VM. A failure after the image exists removes the image again. The caller
-   * starts the VM unless the user asked to customize first.
+   * Finish, in one engine call: it downloads the installer for a network install, creates the
+   * new disk image in its pool, then the VM, and removes what it made if a later step fails.
+   * The caller starts the VM unless the user asked to customize first.
    */
   async create(): Promise<VmDetails | undefined> {
     this.creating = true;
     this.createError = undefined;
     const abort = (this.#abort = new AbortController());
-    const api = this.#client.api;
-    let createdVolume: { pool: string; name: string } | undefined;
-    let stopProgress: (() => void) | undefined;
+    const downloading = this.source === 'url';
+    const operationId = downloading ? `wizard-${Date.now()}` : undefined;
+    this.progress = downloading ? { what: 'Downloading the installer', done: 0, total: null } : { what: this.newDisk ? 'Creating the disk image and the machine' : 'Creating the machine' };
+    const stopProgress = this.#client.on('storage.progress', (event) => {
+      if (event.operationId !== operationId) return;
+      this.progress = event.total !== null && event.done >= event.total ? { what: 'Creating the machine' } : { what: 'Downloading the installer', done: event.done, total: event.total };
+    });
     try {
-      let input = this.input;
-      if (this.source === 'url') {
-        const operationId = `wizard-${Date.now()}`;
-        this.progress = { what: 'Downloading the installer', done: 0, total: null };
-        stopProgress = this.#client.on('storage.progress', (event) => {
-          if (event.operationId === operationId) this.progress = { what: 'Downloading the installer', done: event.done, total: event.total };
-        });
-        const iso = await api.storage.downloadIso({ url: this.url.trim(), operationId }, { signal: abort.signal, timeoutMs: DOWNLOAD_TIMEOUT_MS });
-        stopProgress();
-        stopProgress = undefined;
-        input = { ...input, cdroms: [{ media: iso.path }] };
-        if (this.osFrom !== 'user') {
-          const os = detectedOs(iso.detection);
-          if (os) input = { ...input, osId: os.osId };
-        }
-      }
-      const disk = this.newDisks[0];
-      if (disk) {
-        this.progress = { what: 'Creating the disk image' };
-        const name = await this.catalog.freeVolumeName(disk.pool, String(input.name));
-        const result = await api.storage.createVolume({ pool: disk.pool, name, format: 'qcow2', sizeBytes: disk.sizeBytes }, { signal: abort.signal });
-        createdVolume = { pool: disk.pool, name };
-        input = { ...input, disks: [{ source: result.volume.path }, ...((input.disks as unknown[] | undefined) ?? [])] };
-      }
-      this.progress = { what: 'Creating the machine' };
-      return await api.vms.create({ input }, { signal: abort.signal });
+      const input = { ...this.input, name: this.name };
+      return await this.#client.api.vms.create({ input, ...(operationId ? { operationId } : {}) }, { signal: abort.signal, ...(downloading ? { timeoutMs: DOWNLOAD_TIMEOUT_MS } : {}) });
     } catch (error) {
-      if (createdVolume) await api.storage.deleteVolume({ ...createdVolume, force: true }).catch(() => undefined);
       this.createError = errorText(error);
-      const problems = fieldProblems(error).map((problem) => toWizardProblem(problem, this.source));
+      const problems = problemsOf(error).map((problem) => toWizardProblem(problem, this.source));
       if (problems.some((p) => p.field !== 'general')) this.engineProblems = problems;
       return undefined;
     } finally {
-      stopProgress?.();
+      stopProgress();
       this.progress = undefined;
       this.creating = false;
       this.#abort = undefined;
@@ -466,55 +337,4 @@ export class NewVmWizard {
     this.#abort?.abort();
     this.catalog.dispose();
   }
-}
-
-function basename(path: string): string {
-  return path.trim().split('/').pop() ?? '';
-}
-
-/** Maps a definition path (`memory.maximumMiB`, `disks[0].source`) onto the wizard field that set it. */
-export function wizardFieldOf(path: string, source: InstallSource): WizardField {
-  const head = path.replace(/^input\./, '').split(/[.[]/)[0] ?? '';
-  switch (head) {
-    case 'name':
-      return 'name';
-    case 'osId':
-      return 'osId';
-    case 'memory':
-      return 'memory';
-    case 'cpu':
-      return 'vcpus';
-    case 'cdroms':
-      return source === 'iso' ? 'isoPath' : 'general';
-    case 'disks':
-      return source === 'import' && path.startsWith('disks[0]') ? 'importPath' : 'storage';
-    case 'directKernel':
-      return path.includes('initrd') ? 'initrd' : path.includes('cmdline') ? 'cmdline' : 'kernel';
-    case 'nics':
-      return 'network';
-    case 'boot':
-      return 'source';
-    default:
-      return 'general';
-  }
-}
-
-function toWizardProblem(problem: FieldProblem, source: InstallSource): WizardProblem {
-  const field = problem.field ? wizardFieldOf(problem.field, source) : fieldOfProblemText(problem.message, source);
-  return problem.hint ? { field, message: problem.message, hint: problem.hint } : { field, message: problem.message };
-}
-
-/** Problems without a field (a thrown error's plain message): place them by what they talk about. */
-function fieldOfProblemText(message: string, source: InstallSource): WizardField {
-  const text = message.toLowerCase();
-  if (/\bvm name\b|\bnamed\b/.test(text)) return 'name';
-  if (/\bmemory\b|\bmib\b/.test(text)) return 'memory';
-  if (/\bvcpu|\bcpu\b|\bsockets\b|\bcores\b/.test(text)) return 'vcpus';
-  if (/\bkernel\b/.test(text)) return 'kernel';
-  if (/\binitrd\b/.test(text)) return 'initrd';
-  if (/\biso\b|\bcd-?rom\b/.test(text)) return source === 'iso' ? 'isoPath' : 'general';
-  if (/\bimage\b|\bdisk\b/.test(text)) return source === 'import' ? 'importPath' : 'storage';
-  if (/\bnic\b|\bmac\b|\bnetwork\b|\bbridge\b|\bport\b|\blink\b/.test(text)) return 'network';
-  if (/\bos id\b/.test(text)) return 'osId';
-  return 'general';
 }

@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import * as z from 'zod';
-import { parseOrThrow } from '../../../../engine/api/validation';
+import { parseOrThrow } from '../../../../engine/model/parse';
 import { EngineError } from '../../../../engine/api/errors';
 import { createDocumentStore, type DocumentStoreOptions, type JsonObject, type UniquenessCheck } from '../../../../engine/store';
 
