@@ -1,5 +1,7 @@
+import { decodeMessage, encodeMessage } from './wire';
+
 /**
- * A bidirectional channel of JSON-able messages. WebSocket, Electron MessagePort and the
+ * A bidirectional channel of JSON-able messages, each carried as JSON text (wire.ts). WebSocket, Electron MessagePort and the
  * in-memory pair all adapt to this, so the RPC never knows which one it runs on.
  */
 export interface Transport {
@@ -21,10 +23,10 @@ export function createMemoryTransportPair(): [Transport, Transport] {
   const endpoint = (self: ReturnType<typeof make>, peer: ReturnType<typeof make>): Transport => ({
     send(message) {
       if (self.closed) throw new Error('transport is closed');
-      // A structured clone keeps the in-memory pair as strict as a real wire: no shared objects.
-      const copy: unknown = JSON.parse(JSON.stringify(message));
+      // Through JSON text like every other transport: no shared objects, the same values survive.
+      const decoded = decodeMessage(encodeMessage(message));
       queueMicrotask(() => {
-        if (!peer.closed) for (const handler of peer.messageHandlers) handler(copy);
+        if (!peer.closed && decoded.ok) for (const handler of peer.messageHandlers) handler(decoded.message);
       });
     },
     onMessage(handler) {

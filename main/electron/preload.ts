@@ -2,7 +2,8 @@
 import { contextBridge, ipcRenderer, type IpcRendererEvent } from 'electron';
 
 // The only contextBridge file (DESIGN.md rule 2). It exposes a message pipe for the typed RPC and
-// nothing else: no ipcRenderer, no Node. The renderer validates everything it receives.
+// nothing else: no ipcRenderer, no Node. Messages are JSON text (engine/api/wire.ts), as on every
+// other transport; the renderer validates everything it receives.
 const RPC_CHANNEL = 'virtdesk:rpc';
 const CONSOLE_CHANNEL = 'virtdesk:console';
 
@@ -13,10 +14,12 @@ ipcRenderer.on(CONSOLE_CHANNEL, (event: IpcRendererEvent, data: { ticket: string
 
 contextBridge.exposeInMainWorld('virtdeskHost', {
   kind: 'electron',
-  send(message: unknown): void {
-    ipcRenderer.send(RPC_CHANNEL, message);
+  send(text: string): void {
+    if (typeof text === 'string') ipcRenderer.send(RPC_CHANNEL, text);
   },
-  onMessage(handler: (message: unknown) => void): void {
-    ipcRenderer.on(RPC_CHANNEL, (_event: IpcRendererEvent, message: unknown) => handler(message));
+  onMessage(handler: (text: string) => void): void {
+    ipcRenderer.on(RPC_CHANNEL, (_event: IpcRendererEvent, text: unknown) => {
+      if (typeof text === 'string') handler(text);
+    });
   },
 });

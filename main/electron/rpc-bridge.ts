@@ -2,6 +2,7 @@ import type { ImplementationOf, PeerInfo } from '../../engine/api/contract';
 import type { EventBus } from '../../engine/api/events';
 import { serveRpc } from '../../engine/api/rpc-server';
 import type { Transport } from '../../engine/api/transport';
+import { decodeMessage, encodeMessage } from '../../engine/api/wire';
 import { virtdeskContract, type VirtdeskContract } from '../../engine/api/virtdesk-api';
 import { isTrustedUrl } from './security';
 
@@ -36,6 +37,42 @@ export interface RpcIpcMain {
   on(channel: string, listener: (event: RpcIpcEvent, message: unknown) => void): unknown;
 }
 
+/** One window's end of the RPC: a transport, and `receive` for the JSON text its page sends. */
+export interface WindowTransport extends Transport {
+  /** Hands a frame from the page to the RPC; the problem in words when it is not a message. */
+  receive(frame: unknown): string | undefined;
+}
+
+/**
+ * The main-process side of a window's RPC connection. Messages cross as JSON text (engine/api/wire.ts)
+ * like on serve's WebSocket: Electron's IPC would otherwise structured-clone them, and values that
+ * survive a structured clone but not JSON (undefined fields, Dates, Maps) would behave differently.
+ */
+export function windowTransport(contents: Pick<RpcContents, 'isDestroyed' | 'send'>): WindowTransport {
+  const handlers: ((message: unknown) => void)[] = [];
+  const closeHandlers: (() => void)[] = [];
+  let closed = false;
+  return {
+    send: (message) => {
+      if (!closed && !contents.isDestroyed()) contents.send(RPC_CHANNEL, encodeMessage(message));
+    },
+    onMessage: (handler) => handlers.push(handler),
+    onClose: (handler) => closeHandlers.push(handler),
+    close: () => {
+      if (closed) return;
+      closed = true;
+      closeHandlers.forEach((handler) => handler());
+    },
+    receive: (frame) => {
+      if (closed) return undefined;
+      const decoded = decodeMessage(frame);
+      if (!decoded.ok) return decoded.problem;
+      handlers.forEach((handler) => handler(decoded.message));
+      return undefined;
+    },
+  };
+}
+
 /** What the bridge serves: the engine's implementation of the contract and its event bus. */
 export interface RpcEndpoint {
   implementation: ImplementationOf<VirtdeskContract>;
@@ -48,29 +85,16 @@ export interface RpcEndpoint {
  * before it reaches the engine. Messages from any other frame are dropped unanswered.
  */
 export function serveRpcOverIpc(ipcMain: RpcIpcMain, endpoint: RpcEndpoint, log: (line: string) => void): void {
-  const connections = new Map<number, { deliver(message: unknown): void; close(): void }>();
+  const connections = new Map<number, { deliver(frame: unknown): void; close(): void }>();
 
   const connectionFor = (contents: RpcContents) => {
     const existing = connections.get(contents.id);
     if (existing) return existing;
-    const handlers: ((message: unknown) => void)[] = [];
-    const closeHandlers: (() => void)[] = [];
-    let closed = false;
-    const transport: Transport = {
-      send: (message) => {
-        if (!closed && !contents.isDestroyed()) contents.send(RPC_CHANNEL, message);
-      },
-      onMessage: (handler) => handlers.push(handler),
-      onClose: (handler) => closeHandlers.push(handler),
-      close: () => {
-        if (closed) return;
-        closed = true;
-        closeHandlers.forEach((handler) => handler());
-      },
-    };
+    const transport = windowTransport(contents);
     const connection = {
-      deliver: (message: unknown) => {
-        if (!closed) handlers.forEach((handler) => handler(message));
+      deliver: (frame: unknown) => {
+        const problem = transport.receive(frame);
+        if (problem) log(`RPC protocol error from window ${contents.id}: ${problem}`);
       },
       close: () => {
         if (connections.get(contents.id) === connection) connections.delete(contents.id);

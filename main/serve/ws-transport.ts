@@ -2,6 +2,7 @@ import type { RawData, WebSocket } from 'ws';
 import { formatBytes, MAX_RPC_MESSAGE_BYTES } from '../../engine/api/json-bounds';
 import type { ServerMessage } from '../../engine/api/protocol';
 import type { Transport } from '../../engine/api/transport';
+import { decodeMessage, encodeMessage } from '../../engine/api/wire';
 
 /**
  * Frames up to this size are read and answered with a clear error when over MAX_RPC_MESSAGE_BYTES;
@@ -25,7 +26,7 @@ const CALL_PREFIX = /^\{"t":"call","id":(\d{1,15}),"method":"([A-Za-z0-9_.-]{1,1
 export function wsTransport(socket: WebSocket, log: (line: string) => void): Transport {
   socket.on('error', (error: Error & { code?: string }) => log(`RPC connection closed after a malformed WebSocket frame: ${error.message}${error.code ? ` (${error.code})` : ''}`));
   const reply = (message: ServerMessage) => {
-    if (socket.readyState === socket.OPEN) socket.send(JSON.stringify(message));
+    if (socket.readyState === socket.OPEN) socket.send(encodeMessage(message));
   };
   const refuse = (problem: string) => {
     log(`RPC connection closed: ${problem}`);
@@ -39,13 +40,9 @@ export function wsTransport(socket: WebSocket, log: (line: string) => void): Tra
         const data = asBuffer(raw);
         if (isBinary) return refuse('binary frames are not RPC messages');
         if (data.length > MAX_RPC_MESSAGE_BYTES) return reply(oversizeError(data));
-        let parsed: unknown;
-        try {
-          parsed = JSON.parse(data.toString('utf8'));
-        } catch {
-          return refuse('a frame is not JSON');
-        }
-        handler(parsed);
+        const decoded = decodeMessage(data.toString('utf8'));
+        if (!decoded.ok) return refuse('a frame is not JSON');
+        handler(decoded.message);
       });
     },
     onClose(handler) {

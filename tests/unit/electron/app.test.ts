@@ -95,7 +95,7 @@ async function started(vms: { id: string; name: string; state: VmState }[] = [],
 }
 
 const rpc = (electron: ReturnType<typeof fakeElectron>, contents: FakeWebContents, frameUrl: string, message: unknown) =>
-  electron.ipcMain.emit(RPC_CHANNEL, { sender: contents, senderFrame: { url: frameUrl } }, message);
+  electron.ipcMain.emit(RPC_CHANNEL, { sender: contents, senderFrame: { url: frameUrl } }, JSON.stringify(message));
 
 describe('the Electron app (electron mocked)', () => {
   it('registers app:// as a privileged scheme before ready and takes the single-instance lock', () => {

@@ -21,7 +21,8 @@ export class FakeWebContents extends EventEmitter {
     return this.destroyed;
   }
   send(_channel: string, message: unknown) {
-    this.sent.push(message);
+    // The RPC sends JSON text (engine/api/wire.ts); keep the parsed message for the tests to read.
+    this.sent.push(typeof message === 'string' ? JSON.parse(message) : message);
   }
   postMessage(channel: string, message: unknown, ports: unknown[] = []) {
     this.posted.push({ channel, message, ports });

@@ -39,8 +39,10 @@ describe('preload', () => {
     expect([...exposed.keys()]).toEqual(['virtdeskHost']);
     const api = exposed.get('virtdeskHost')!;
     expect(Object.keys(api).sort()).toEqual(['kind', 'onMessage', 'send']);
-    (api.send as (message: unknown) => void)({ t: 'call', id: 1 });
-    expect(sent).toEqual([['virtdesk:rpc', { t: 'call', id: 1 }]]);
+    (api.send as (text: unknown) => void)('{"t":"call","id":1}');
+    // Only JSON text passes (engine/api/wire.ts); objects would be structured-cloned by IPC.
+    (api.send as (text: unknown) => void)({ t: 'call', id: 2 });
+    expect(sent).toEqual([['virtdesk:rpc', '{"t":"call","id":1}']]);
   });
 
   it("hands console ports to the page with their ticket, to the page's own origin only", () => {

@@ -16,7 +16,9 @@ class FakeContents extends EventEmitter implements RpcContents {
   }
   send(channel: string, message: unknown) {
     expect(channel).toBe(RPC_CHANNEL);
-    this.sent.push(message);
+    // Messages go out as JSON text, like on every other transport (engine/api/wire.ts).
+    expect(typeof message).toBe('string');
+    this.sent.push(JSON.parse(message as string));
   }
 }
 
@@ -38,9 +40,10 @@ function setup() {
   } as unknown as ImplementationOf<VirtdeskContract>;
   const lines: string[] = [];
   serveRpcOverIpc(ipc as unknown as RpcIpcMain, { implementation, bus }, (line) => lines.push(line));
-  const send = (contents: FakeContents, frameUrl: string | null, message: unknown) =>
-    ipc.emit(RPC_CHANNEL, { sender: contents, senderFrame: frameUrl === null ? null : { url: frameUrl } }, message);
-  return { send, calls, lines, bus };
+  const sendFrame = (contents: FakeContents, frameUrl: string | null, frame: unknown) =>
+    ipc.emit(RPC_CHANNEL, { sender: contents, senderFrame: frameUrl === null ? null : { url: frameUrl } }, frame);
+  const send = (contents: FakeContents, frameUrl: string | null, message: unknown) => sendFrame(contents, frameUrl, JSON.stringify(message));
+  return { send, sendFrame, calls, lines, bus };
 }
 
 const call = (id: number, method: string, params: unknown = {}) => ({ t: 'call', id, method, params });
@@ -87,6 +90,17 @@ describe('RPC over IPC', () => {
       expect.objectContaining({ t: 'error', error: expect.objectContaining({ code: 'invalid-argument' }) }),
       expect.objectContaining({ t: 'error', id: 2, error: expect.objectContaining({ code: 'not-found' }) }),
     ]);
+  });
+
+  it('drops frames that are not JSON text, saying so in the log, never reaching the engine', async () => {
+    const { sendFrame, calls, lines } = setup();
+    const contents = new FakeContents(8);
+    sendFrame(contents, 'app://virtdesk/index.html', call(1, 'host.info'));
+    sendFrame(contents, 'app://virtdesk/index.html', '{"t":"call",');
+    await settle();
+    expect(calls).toEqual([]);
+    expect(contents.sent).toEqual([]);
+    expect(lines).toEqual(['RPC protocol error from window 8: frame is not JSON text but an object', 'RPC protocol error from window 8: frame is not JSON']);
   });
 
   it('starts a new connection when the page reloads: old calls are cancelled, ids start over', async () => {

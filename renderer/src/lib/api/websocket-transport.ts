@@ -1,4 +1,5 @@
 import type { Transport } from '../../../../engine/api/transport';
+import { decodeMessage, encodeMessage } from '../../../../engine/api/wire';
 
 /** The RPC transport of `virtdesk serve`: a same-origin WebSocket carrying JSON text frames. */
 export function connectWebSocket(url: string): Promise<Transport> {
@@ -10,21 +11,16 @@ export function connectWebSocket(url: string): Promise<Transport> {
     socket.onopen = () => {
       socket.onerror = null;
       resolve({
-        send: (message) => socket.send(JSON.stringify(message)),
+        send: (message) => socket.send(encodeMessage(message)),
         onMessage: (handler) => messageHandlers.push(handler),
         onClose: (handler) => closeHandlers.push(handler),
         close: () => socket.close(),
       });
     };
     socket.onmessage = (event: MessageEvent) => {
-      if (typeof event.data !== 'string') return;
-      let message: unknown;
-      try {
-        message = JSON.parse(event.data);
-      } catch {
-        return;
-      }
-      for (const handler of messageHandlers) handler(message);
+      const decoded = decodeMessage(event.data);
+      if (!decoded.ok) return;
+      for (const handler of messageHandlers) handler(decoded.message);
     };
     socket.onclose = () => closeHandlers.forEach((handler) => handler());
   });
