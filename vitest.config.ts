@@ -20,7 +20,7 @@ export default defineConfig({
           fileParallelism: false,
           testTimeout: 120_000,
           hookTimeout: 300_000,
-          globalSetup: ['tests/integration/global-setup.ts'],
+          globalSetup: ['tests/integration/global-setup.ts', 'tests/integration/libvirt-global-setup.ts'],
         },
       },
     ],

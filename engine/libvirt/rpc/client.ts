@@ -131,7 +131,7 @@ export class RpcClient {
       } else if (silentFor >= intervalMs) {
         this.write({ prog: KEEPALIVE_PROGRAM, vers: KEEPALIVE_PROTOCOL_VERSION, proc: KeepaliveProcedure.KEEPALIVE_PROC_PING, type: VirNetMessageType.VIR_NET_MESSAGE, serial: 0, status: VirNetMessageStatus.VIR_NET_OK });
       }
-    }, Math.max(100, Math.floor(intervalMs / 2)));
+    }, Math.max(20, Math.floor(intervalMs / 4)));
     this.keepaliveTimer.unref();
   }
 
