@@ -2,6 +2,7 @@ import type { ImplementationOf } from './api/contract';
 import { createEventBus, type EventBus } from './api/events';
 import type { HostInfo, VirtdeskContract } from './api/virtdesk-api';
 import type { ConsoleGateway } from './console-gateway';
+import { claimHome } from './home-lock';
 import { createHostService } from './host/host-service';
 import { NetworkManager } from './network/network-manager';
 import { createNetworkService } from './network/network-service';
@@ -16,6 +17,8 @@ export interface EngineOptions {
   home: string;
   env?: NodeJS.ProcessEnv;
   hostKind: HostInfo['hostKind'];
+  /** Where this host can be reached (serve's origin), told to a second host that finds the home taken. */
+  hostAddress?: string;
   /** Makes the per-VM supervisor processes: child_process.fork under serve, utilityProcess under Electron. */
   workers: WorkerFactory;
   /** The supervisor module those workers run. */
@@ -38,6 +41,17 @@ export interface Engine {
 export async function createEngine(options: EngineOptions): Promise<Engine> {
   const env = options.env ?? process.env;
   const log = options.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  // Before anything supervises: a second host on this home fails here, naming the first.
+  const claim = await claimHome(options.home, { kind: options.hostKind, ...(options.hostAddress ? { address: options.hostAddress } : {}) });
+  try {
+    return await openEngine(options, env, log, claim.release);
+  } catch (error) {
+    await claim.release();
+    throw error;
+  }
+}
+
+async function openEngine(options: EngineOptions, env: NodeJS.ProcessEnv, log: (line: string) => void, releaseHome: () => Promise<void>): Promise<Engine> {
   const bus = createEventBus<Record<string, unknown>>();
   const networks = new NetworkManager({ home: options.home, env });
   const vms = await VmManager.open({
@@ -60,5 +74,13 @@ export async function createEngine(options: EngineOptions): Promise<Engine> {
     storage: createStorageService({ home: options.home, bus, env }),
     networks: createNetworkService({ home: options.home, bus, env, manager: networks }),
   };
-  return { implementation, bus, vms, close: () => vms.close() };
+  return {
+    implementation,
+    bus,
+    vms,
+    close: async () => {
+      await vms.close();
+      await releaseHome();
+    },
+  };
 }

@@ -17,6 +17,7 @@ packages=(
   libvirt-daemon-system libvirt-clients   # libvirt connections: a real libvirtd, virsh to compare with
   openssh-server    # the fake remote libvirt hosts' sshd
   libxml2-utils     # virt-xml-validate checks domain XML
+  openssl           # a throw-away TLS certificate for serve --allow-remote tests
 )
 
 # The XDR files of the pinned libvirt version the protocol client is generated from (into .cache).

@@ -7,6 +7,7 @@ import { virtdeskHome } from '../../engine/paths';
 import { supervisorForkExecArgv } from '../../engine/vm/supervisor-flags';
 import { forkWorkerFactory } from '../../engine/vm/worker';
 import { ConsoleTickets } from './console-tickets';
+import { listen } from './listener';
 import { startServer } from './server';
 
 /** Where the built parts are, as seen from the bundled CLI (dist/node/cli-main.mjs, beside cli.cjs). */
@@ -45,24 +46,33 @@ export const serveCommand = {
     if (values['allow-remote']) {
       io.stderr('WARNING: --allow-remote serves the VMs of this machine to the network. Anyone with the launch URL controls them.\n');
     }
+    const tls = values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {};
+    // Bind first: a serve that cannot listen fails here, before its engine supervises anything.
+    const listener = await listen({ host: values.host, port, allowRemote: values['allow-remote'], ...tls });
     const consoleTickets = new ConsoleTickets();
-    const engine = await createEngine({
-      home: virtdeskHome(io.env),
-      env: io.env,
-      hostKind: 'serve',
-      workers: forkWorkerFactory({ execArgv: supervisorForkExecArgv() }),
-      supervisorEntry: built.supervisorEntry,
-      consoles: consoleTickets,
-      log: (line) => io.stderr(`${line}\n`),
-    });
+    let engine;
+    try {
+      engine = await createEngine({
+        home: virtdeskHome(io.env),
+        env: io.env,
+        hostKind: 'serve',
+        hostAddress: listener.origin,
+        workers: forkWorkerFactory({ execArgv: supervisorForkExecArgv() }),
+        supervisorEntry: built.supervisorEntry,
+        consoles: consoleTickets,
+        log: (line) => io.stderr(`${line}\n`),
+      });
+    } catch (error) {
+      await listener.close();
+      throw error;
+    }
     const server = await startServer({
       engine,
       consoleTickets,
+      listener,
       rendererRoot: values['renderer-root'] ?? built.rendererRoot,
       host: values.host,
       port,
-      allowRemote: values['allow-remote'],
-      ...(values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {}),
       log: (line) => io.stderr(`[serve] ${line}\n`),
     });
     io.stdout(`Virtdesk is serving at ${server.url}\n`);

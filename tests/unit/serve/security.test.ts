@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { checkListenPolicy, type RunningServer } from '../../../main/serve/server';
+import { checkListenPolicy } from '../../../main/serve/listener';
+import type { RunningServer } from '../../../main/serve/server';
 import { startTestServe, type TestServe } from './serve-harness';
 
 let serve: TestServe;
