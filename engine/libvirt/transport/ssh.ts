@@ -110,3 +110,16 @@ export class SshError extends Error {
 function lastLines(text: string): string {
   return text.trim().split('\n').filter((line) => !/^(@@@|@\s|IT IS POSSIBLE|Someone could|It is also possible)/.test(line)).slice(-3).join(' ');
 }
+
+/** Ends the shared master connection to a host, if one runs (ssh -O exit). */
+export function closeSshMaster(target: SshTarget, controlDir: string, sshBinary = 'ssh'): Promise<void> {
+  return new Promise((resolve) => {
+    const child = spawn(sshBinary, [
+      ...(target.port !== undefined ? ['-p', String(target.port)] : []),
+      ...(target.user !== undefined ? ['-l', target.user] : []),
+      '-o', `ControlPath=${controlDir}/%C`, '-O', 'exit', '--', target.host,
+    ], { stdio: 'ignore' });
+    child.once('error', () => resolve());
+    child.once('exit', () => resolve());
+  });
+}

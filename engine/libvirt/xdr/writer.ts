@@ -18,12 +18,13 @@ export class XdrWriter {
     return at;
   }
 
-  int(value: number): void { this.buffer.writeInt32BE(value, this.reserve(4)); }
-  uint(value: number): void { this.buffer.writeUInt32BE(value, this.reserve(4)); }
-  hyper(value: bigint): void { this.buffer.writeBigInt64BE(value, this.reserve(8)); }
-  uhyper(value: bigint): void { this.buffer.writeBigUInt64BE(value, this.reserve(8)); }
-  double(value: number): void { this.buffer.writeDoubleBE(value, this.reserve(8)); }
-  float(value: number): void { this.buffer.writeFloatBE(value, this.reserve(4)); }
+  // reserve() may replace this.buffer: call it before reading the field.
+  int(value: number): void { const at = this.reserve(4); this.buffer.writeInt32BE(value, at); }
+  uint(value: number): void { const at = this.reserve(4); this.buffer.writeUInt32BE(value, at); }
+  hyper(value: bigint): void { const at = this.reserve(8); this.buffer.writeBigInt64BE(value, at); }
+  uhyper(value: bigint): void { const at = this.reserve(8); this.buffer.writeBigUInt64BE(value, at); }
+  double(value: number): void { const at = this.reserve(8); this.buffer.writeDoubleBE(value, at); }
+  float(value: number): void { const at = this.reserve(4); this.buffer.writeFloatBE(value, at); }
 
   /** Bytes padded with zeros to a multiple of four. */
   bytes(data: Uint8Array): void {

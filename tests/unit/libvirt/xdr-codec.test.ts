@@ -93,6 +93,17 @@ describe('the generated libvirt protocol types', () => {
     expect(protocolCodec.decode('remote_typed_param', encoded)).toEqual({ field: 'cpu.time', value: { type: 4, ul: 1234567890123n } });
   });
 
+  it('grow their buffer across every kind of field (a 553-byte XML then the flags after it)', () => {
+    const xml = 'x'.repeat(553);
+    const encoded = protocolCodec.encode('remote_domain_define_xml_flags_args', { xml, flags: 7 });
+    expect(encoded.length).toBe(4 + 556 + 4);
+    expect(protocolCodec.decode('remote_domain_define_xml_flags_args', encoded)).toEqual({ xml, flags: 7 });
+    for (let size = 240; size < 270; size++) {
+      const stats = { field: 'f'.repeat(size), value: { type: 4 as const, ul: 1n << 40n } };
+      expect(protocolCodec.decode('remote_typed_param', protocolCodec.encode('remote_typed_param', stats))).toEqual(stats);
+    }
+  });
+
   it('encode optional strings (remote_string) as a marker and a string', () => {
     expect(hex(protocolCodec.encode('remote_connect_open_args', { name: 'test:///default', flags: 0 })))
       .toBe('00000001' + '0000000f' + hex(Buffer.from('test:///default')) + '00' + '00000000');
