@@ -27,7 +27,7 @@ function context(io: CliIo) {
 }
 
 function registry(io: CliIo): VmRegistry {
-  return new VmRegistry(virtdeskHome(io.env), io.env);
+  return new VmRegistry(virtdeskHome(io.env), io.env, { notify: (line) => io.stderr(`virtdesk: ${line}\n`) });
 }
 
 function printJson(io: CliIo, value: unknown): number {

@@ -38,7 +38,7 @@ function strings(values: Values, key: string): string[] {
 }
 
 function registry(io: CliIo): VmRegistry {
-  return new VmRegistry(virtdeskHome(io.env), io.env);
+  return new VmRegistry(virtdeskHome(io.env), io.env, { notify: (line) => io.stderr(`virtdesk: ${line}\n`) });
 }
 
 function context(io: CliIo) {

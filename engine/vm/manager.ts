@@ -164,8 +164,8 @@ export class VmManager {
 
   /** Creates the manager, loads every definition, and attaches a supervisor to every VM whose QEMU runs. */
   static async open(options: VmManagerOptions): Promise<VmManager> {
-    const registry = new VmRegistry(options.home, options.env ?? process.env);
     const log = options.log ?? ((text: string) => process.stderr.write(`${text}\n`));
+    const registry = new VmRegistry(options.home, options.env ?? process.env, { notify: log });
     const catalog = await VmCatalog.open(registry.store, options.home, { log, ...(options.watch ? { watch: options.watch } : {}) });
     registry.useCatalog(catalog);
     const manager = new VmManager(options, registry, catalog);
@@ -293,6 +293,8 @@ export class VmManager {
           return;
         }
         if (this.#closed) return;
+        // Host start: a save killed while nobody hosted the VM left its guest paused.
+        if (!known) await this.registry.recoverInterrupted(def);
         const paths = this.#pathsOf(def);
         const pid = runDirs.has(`${dirname(paths.runDir)}/${basename(paths.runDir)}`) && pidFileExists(paths) ? await findRunningQemu(paths) : undefined;
         if (!known) {

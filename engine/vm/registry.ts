@@ -10,6 +10,7 @@ import { canonicalPath, type UsageResolver, type VolumeUser } from '../storage/u
 import { findRunningQemu } from './pidfile';
 import { removeRuntimeDir, vmRuntimePaths, type VmRuntimePaths } from './runtime-dir';
 import { assertOperationAllowed } from './states';
+import { recoverInterruptedSave } from './save-restore/interrupted-save';
 import { probeVmStatus, type VmStatus } from './status';
 import type { VmCatalog } from './vm-catalog';
 import { openVmStore, type VmStore } from './vm-store';
@@ -36,10 +37,22 @@ export class VmRegistry {
   #catalog: VmCatalog | undefined;
   readonly #hostLimits = new Map<string, { at: number; limits: Promise<HostLimits> }>();
 
-  constructor(home: string, env: NodeJS.ProcessEnv = process.env) {
+  readonly #notify: (line: string) => void;
+
+  /** `notify` tells the user what a look at a VM put right (e.g. an interrupted save rolled back). */
+  constructor(home: string, env: NodeJS.ProcessEnv = process.env, options: { notify?: (line: string) => void } = {}) {
     this.home = home;
     this.env = env;
     this.store = openVmStore(home);
+    this.#notify = options.notify ?? ((line) => process.stderr.write(`${line}\n`));
+  }
+
+  /** Rolls back what a killed process left half done to the VM (today: a save), and says so. */
+  async recoverInterrupted(def: VmDefinition): Promise<void> {
+    const notice = await recoverInterruptedSave(def, { home: this.home, env: this.env }).catch(
+      (error: unknown) => `Could not roll back an interrupted save of VM "${def.name}": ${error instanceof Error ? error.message : String(error)}`,
+    );
+    if (notice) this.#notify(notice);
   }
 
   /**
@@ -55,14 +68,16 @@ export class VmRegistry {
   }
 
   /** By name or id; not-found names the reference. The definition is read fresh from disk. */
-  resolve(ref: string): Promise<VmDefinition> {
+  async resolve(ref: string): Promise<VmDefinition> {
     let id: string | undefined;
     try {
       id = this.#catalog?.resolve(ref).id;
     } catch {
       // Not in memory (yet), or its file does not load: the store says exactly what.
     }
-    return id === undefined ? this.store.resolve(ref) : this.store.get(id);
+    const def = id === undefined ? await this.store.resolve(ref) : await this.store.get(id);
+    await this.recoverInterrupted(def);
+    return def;
   }
 
   /**
@@ -76,7 +91,8 @@ export class VmRegistry {
     return (await this.store.list()).items;
   }
 
-  status(def: VmDefinition): Promise<VmStatus> {
+  async status(def: VmDefinition): Promise<VmStatus> {
+    await this.recoverInterrupted(def);
     return probeVmStatus(this.paths(def), def.name);
   }
 

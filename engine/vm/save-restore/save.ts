@@ -9,6 +9,7 @@ import { withCommandQmp } from '../qmp-session';
 import { vmRuntimePaths } from '../runtime-dir';
 import { writeLastExit, writeStopIntent } from '../runtime-records';
 import { probeVmStatus } from '../status';
+import { clearSaveIntent, recoverInterruptedSave, withSaveLock, writeSaveIntent } from './interrupted-save';
 import { partialMemoryFile, savedMemoryFile, savedStateDir, writeSavedStateRecord } from './saved-state';
 
 export interface SaveOptions {
@@ -92,6 +93,13 @@ async function syncFile(path: string): Promise<void> {
  * guest runs on as if nothing happened.
  */
 export async function saveVm(def: VmDefinition, ctx: ControlContext, options: SaveOptions = {}): Promise<SaveResult> {
+  // A save killed earlier left the guest paused: let it run again first, so this one sees it as it was.
+  await recoverInterruptedSave(def, ctx);
+  await mkdir(savedStateDir(ctx.home, def.id), { recursive: true });
+  return withSaveLock(ctx.home, def, () => saveHoldingLock(def, ctx, options));
+}
+
+async function saveHoldingLock(def: VmDefinition, ctx: ControlContext, options: SaveOptions): Promise<SaveResult> {
   const paths = vmRuntimePaths(ctx.home, def.id, ctx.env);
   const status = await probeVmStatus(paths, def.name);
   if (status.pid === undefined || (status.state !== 'running' && status.state !== 'paused')) {
@@ -117,6 +125,8 @@ export async function saveVm(def: VmDefinition, ctx: ControlContext, options: Sa
       const machineType = await qmp.queryMachineType();
       const version = await qmp.queryVersion();
       const logOffset = await logSize(paths.qemuLog);
+      // Before the guest is paused: a save killed from here on is rolled back by the next look at the VM.
+      await writeSaveIntent(ctx.home, def.id, { wasRunning, startedAt: new Date(started).toISOString() });
       if (wasRunning) await qmp.stop();
       try {
         await qmp.migrateSetMaxBandwidth(UNLIMITED_BANDWIDTH);
@@ -143,6 +153,7 @@ export async function saveVm(def: VmDefinition, ctx: ControlContext, options: Sa
         await rm(final, { force: true });
         // The guest goes on where it was; a failed migration leaves QEMU able to run.
         if (wasRunning) await qmp.cont().catch(() => undefined);
+        await clearSaveIntent(ctx.home, def.id);
         throw await explainSaveFailure(error, def, dir, paths.qemuLog, logOffset, space);
       }
       // The supervisor takes this first-hand record over its own guess (a `quit` looks forced).
@@ -162,6 +173,8 @@ export async function saveVm(def: VmDefinition, ctx: ControlContext, options: Sa
     await waitForExit(pid, QUIT_WAIT_MS);
   }
   await recordExit(def, ctx, paths, pid, { kind: 'user-stopped', forced: false });
+  // Only now, with QEMU gone, is the save done: until then a killed save is rolled back.
+  await clearSaveIntent(ctx.home, def.id);
   const { size } = await stat(final);
   return { file: final, sizeBytes: size, durationMs };
 }
