@@ -1,3 +1,4 @@
+import type * as z from 'zod';
 import { EngineError } from './errors';
 
 /**
@@ -43,6 +44,14 @@ export function jsonBoundsProblem(value: unknown, bounds: JsonBounds, what: stri
   const bytes = utf8Length(JSON.stringify(value) ?? '');
   if (bytes > bounds.maxBytes) return `${what} is ${bytes} bytes of JSON; at most ${bounds.maxBytes} (${formatBytes(bounds.maxBytes)}) are accepted`;
   return undefined;
+}
+
+/** A zod refinement that adds the bounds problem as an issue. */
+export function withinJsonBounds(bounds: JsonBounds, what: string): (value: unknown, context: z.RefinementCtx) => void {
+  return (value, context) => {
+    const problem = jsonBoundsProblem(value, bounds, what);
+    if (problem) context.addIssue({ code: 'custom', message: problem });
+  };
 }
 
 /** Throws an invalid-argument error when the value is deeper or larger than the bounds. */

@@ -3,6 +3,7 @@ import { vmCreateInputSchema } from '../model/create-input';
 import { vmDefinitionSchema } from '../model/definition';
 import { problemSchema } from '../model/problem-schema';
 import { method } from './contract';
+import { withinJsonBounds, type JsonBounds } from './json-bounds';
 
 export { MAX_TAGS, MAX_TAG_LENGTH, tagKey, tagSchema, tagsSchema } from '../model/tags';
 export type { NewCdromInput, NewDiskInput, VmCreateInput } from '../model/create-input';
@@ -17,6 +18,12 @@ export const vmStateSchema = z.enum(VM_STATES);
 export type VmStateName = z.infer<typeof vmStateSchema>;
 
 const vmId = z.string().min(1).max(64);
+
+/**
+ * Bounds of a VM definition as stored, and of a `vms.update` patch. Fields Virtdesk does not know
+ * are kept for other tools and count too; a definition Virtdesk writes is about 2 KiB and 5 deep.
+ */
+export const VM_DEFINITION_BOUNDS: JsonBounds = { maxDepth: 16, maxBytes: 128 * 1024 };
 const byId = z.object({ id: vmId });
 
 export const vmSummarySchema = z.object({
@@ -132,7 +139,7 @@ export const vmMethods = {
    */
   create: method(z.object({ input: vmCreateInputSchema, operationId: z.string().min(1).max(128).optional() }), vmDetailsSchema),
   /** A JSON merge patch of the definition; only the fields it names change. */
-  update: method(z.object({ id: vmId, patch: z.record(z.string(), z.unknown()) }), vmDetailsSchema),
+  update: method(z.object({ id: vmId, patch: z.record(z.string(), z.unknown()).superRefine(withinJsonBounds(VM_DEFINITION_BOUNDS, 'the patch')) }), vmDetailsSchema),
   delete: method(z.object({ id: vmId, withStorage: z.boolean().default(false) }), z.null()),
   start: method(byId, z.null()),
   stop: method(z.object({ id: vmId, force: z.boolean().default(false), timeoutSeconds: z.number().positive().max(3600).optional() }), z.null()),

@@ -4,7 +4,8 @@ import type { ImplementationOf, PeerInfo } from '../api/contract';
 import { EngineError, problemsOf } from '../model/errors';
 import type { EventBus } from '../api/events';
 import type { VirtdeskContract } from '../api/virtdesk-api';
-import type { VmDetails, VmStats } from '../api/vm-api';
+import { assertJsonBounds } from '../api/json-bounds';
+import { VM_DEFINITION_BOUNDS, type VmDetails, type VmStats } from '../api/vm-api';
 import type { ConsoleGateway } from '../console-gateway';
 import { assertValidVmDefinition, parseVmDefinition, type VmDefinition } from '../model';
 import { cloneVm } from './clone/clone-vm';
@@ -161,6 +162,7 @@ export function createVmService(options: { manager: VmManager; consoles: Console
         (fresh) => {
           const merged = applyMergePatch(fresh, patch);
           merged.value = fillNewDevices(merged.value, otherMacs);
+          assertJsonBounds(merged.value, VM_DEFINITION_BOUNDS, `the definition of VM "${current.name}" after this edit`, 'Fields Virtdesk does not know are kept for other tools and count too: remove large ones by setting them to null in a patch.');
           changed = merged.changed;
           if (changed.some((path) => path === 'id' || path.startsWith('id.') || path === 'schemaVersion' || path === 'createdAt')) {
             throw new EngineError('invalid-argument', 'The id, createdAt and schemaVersion of a VM cannot be edited.');
