@@ -15,7 +15,6 @@ const requireShim = "import { createRequire as __virtdeskCreateRequire } from 'n
 /** Node entry points: name in dist/node → source. Entries whose source does not exist yet are skipped. */
 const nodeEntries = {
   'cli-main': 'main/cli-main.ts',
-  'privileged-helper': 'engine/network/privileged/helper-main.ts',
   bench: 'bench/main.ts',
 };
 
@@ -64,6 +63,25 @@ async function buildCommonJsEntries() {
   });
 }
 
+/**
+ * The network helper pkexec runs as root (engine/network/privileged/helper-main.ts): one CommonJS
+ * file for the system Node.js the .deb depends on (Debian 12 and Ubuntu 24.04 ship Node 18), since
+ * the app's own Electron binary cannot run scripts (electron.config.ts).
+ */
+async function buildNetHelper() {
+  await esbuild({
+    absWorkingDir: root,
+    entryPoints: { 'net-helper': 'engine/network/privileged/helper-main.ts' },
+    outdir: 'dist/node',
+    outExtension: { '.js': '.cjs' },
+    bundle: true,
+    platform: 'node',
+    target: 'node18',
+    format: 'cjs',
+    logLevel: quiet ? 'warning' : 'info',
+  });
+}
+
 async function buildElectron() {
   const common = {
     absWorkingDir: root,
@@ -86,4 +104,4 @@ async function buildRenderer() {
 
 await rm(`${root}/dist/node`, { recursive: true, force: true });
 await rm(`${root}/dist/electron`, { recursive: true, force: true });
-await Promise.all([buildRenderer(), buildNode(), buildCommonJsEntries(), buildElectron()]);
+await Promise.all([buildRenderer(), buildNode(), buildCommonJsEntries(), buildNetHelper(), buildElectron()]);

@@ -14,6 +14,7 @@ import { serveRpcOverIpc, type RpcIpcMain } from './rpc-bridge';
 import { APP_SCHEME } from './security';
 import { utilityWorkerFactory, type UtilityProcessModule } from './utility-worker';
 import { WindowStateStore, windowStateFile } from './window-state';
+import { runsOnWayland } from './wayland';
 import { AppWindows, type AppWindow } from './windows';
 
 /** The parts of the `electron` module the app uses (a fake in tests). */
@@ -115,6 +116,8 @@ export function startElectronApp(electron: ElectronModules, options: StartOption
       },
       states,
       preloadPath: locations.preloadPath,
+      iconPath: locations.iconPath,
+      canPosition: !runsOnWayland(options.env, app.commandLine.getSwitchValue('ozone-platform')),
       log,
     });
 

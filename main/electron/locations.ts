@@ -8,6 +8,8 @@ export interface AppLocations {
   preloadPath: string;
   /** dist/node/supervisor.cjs, outside app.asar when packaged (see unpackedPath). */
   supervisorEntry: string;
+  /** assets/icons/256x256.png: the windows' icon (electron.config.ts `files` packs it). */
+  iconPath: string;
 }
 
 const ASAR_SEGMENT = /([\\/])app\.asar(?=[\\/])/;
@@ -28,6 +30,7 @@ export function unpackedPath(path: string): string {
 export function appLocations(electronDir: string): AppLocations {
   const distDir = dirname(electronDir);
   return {
+    iconPath: join(dirname(distDir), 'assets', 'icons', '256x256.png'),
     rendererRoot: join(distDir, 'renderer'),
     preloadPath: join(electronDir, 'preload.cjs'),
     supervisorEntry: unpackedPath(join(distDir, 'node', 'supervisor.cjs')),

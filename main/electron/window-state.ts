@@ -136,8 +136,23 @@ export function fitToDisplays(bounds: Rect, displays: readonly Rect[]): Rect {
   };
 }
 
-/** Where and how a window of a kind opens: remembered state fitted to the displays, else the default size. */
-export function initialPlacement(saved: WindowState | undefined, defaults: { width: number; height: number }, displays: readonly Rect[]): { bounds: Partial<Rect> & { width: number; height: number }; maximized: boolean } {
+/**
+ * Where and how a window of a kind opens: remembered state fitted to the displays, else the default
+ * size. With `sizeOnly` (Wayland, where windows cannot place themselves) only the size is restored,
+ * fitted to the largest display, and the compositor places the window.
+ */
+export function initialPlacement(
+  saved: WindowState | undefined,
+  defaults: { width: number; height: number },
+  displays: readonly Rect[],
+  options: { sizeOnly?: boolean } = {},
+): { bounds: Partial<Rect> & { width: number; height: number }; maximized: boolean } {
+  if (saved && options.sizeOnly) {
+    const largest = displays.reduce<Rect | undefined>((best, display) => (!best || display.width * display.height > best.width * best.height ? display : best), undefined);
+    const width = largest ? Math.min(saved.width, largest.width) : saved.width;
+    const height = largest ? Math.min(saved.height, largest.height) : saved.height;
+    return { bounds: { width, height }, maximized: saved.maximized };
+  }
   if (!saved) {
     const first = displays[0];
     const width = first ? Math.min(defaults.width, first.width) : defaults.width;
@@ -157,12 +172,19 @@ export interface TrackedWindow {
   on(event: 'resize' | 'move' | 'maximize' | 'unmaximize' | 'close', listener: () => void): unknown;
 }
 
-/** Remembers a window's state under `kind` whenever it moves, resizes or (un)maximizes, and when it closes. */
-export function trackWindowState(window: TrackedWindow, kind: string, store: WindowStateStore): void {
+/**
+ * Remembers a window's state under `kind` whenever it moves, resizes or (un)maximizes, and when it
+ * closes. With `sizeOnly` (Wayland: the position reads as 0,0) the position remembered before, from
+ * an X11 session, is kept.
+ */
+export function trackWindowState(window: TrackedWindow, kind: string, store: WindowStateStore, options: { sizeOnly?: boolean } = {}): void {
   const remember = () => {
     // Normal bounds while minimized or fullscreen are still the ones to restore; only the flags lie.
     if (window.isMinimized() || window.isFullScreen()) return;
-    store.set(kind, { ...window.getNormalBounds(), maximized: window.isMaximized() });
+    const bounds = window.getNormalBounds();
+    const previous = store.get(kind);
+    const position = options.sizeOnly ? { x: previous?.x ?? 0, y: previous?.y ?? 0 } : { x: bounds.x, y: bounds.y };
+    store.set(kind, { ...position, width: bounds.width, height: bounds.height, maximized: window.isMaximized() });
   };
   for (const event of ['resize', 'move', 'maximize', 'unmaximize', 'close'] as const) window.on(event, remember);
 }

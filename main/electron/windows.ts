@@ -22,6 +22,10 @@ export interface AppWindowsDeps {
   displays(): Rect[];
   states: WindowStateStore;
   preloadPath: string;
+  /** The app icon (X11 shows it; Wayland takes the .desktop file's). */
+  iconPath: string;
+  /** False on Wayland: windows cannot read or set their position there, so only sizes are restored. */
+  canPosition: boolean;
   log(line: string): void;
 }
 
@@ -83,16 +87,18 @@ export class AppWindows {
   }
 
   #open(kind: string, options: { width: number; height: number; minWidth: number; minHeight: number; title: string }): AppWindow {
-    const { bounds, maximized } = initialPlacement(this.#deps.states.get(kind), options, this.#deps.displays());
+    const sizeOnly = !this.#deps.canPosition;
+    const { bounds, maximized } = initialPlacement(this.#deps.states.get(kind), options, this.#deps.displays(), { sizeOnly });
     const window = this.#deps.createWindow({
       ...bounds,
       minWidth: options.minWidth,
       minHeight: options.minHeight,
       title: options.title,
+      icon: this.#deps.iconPath,
       show: false,
       webPreferences: secureWebPreferences(this.#deps.preloadPath),
     });
-    trackWindowState(window, kind, this.#deps.states);
+    trackWindowState(window, kind, this.#deps.states, { sizeOnly });
     window.once('ready-to-show', () => {
       if (maximized) window.maximize();
       window.show();

@@ -140,6 +140,24 @@ describe('the Electron app (electron mocked)', () => {
     expect(manager!.calls).toContain('show');
   });
 
+  it('gives every window the app icon, and on Wayland restores window sizes but never positions', async () => {
+    await mkdir(home, { recursive: true });
+    await writeFile(join(home, 'window-state.json'), JSON.stringify({ schemaVersion: 1, windows: { manager: { x: 40, y: 30, width: 1000, height: 700, maximized: false } } }));
+    for (const [env, positioned] of [
+      [{ DISPLAY: ':0' }, true],
+      [{ XDG_SESSION_TYPE: 'wayland', WAYLAND_DISPLAY: 'wayland-0' }, false],
+    ] as const) {
+      const electron = fakeElectron();
+      const { ready } = startElectronApp(electron.module, { electronDir, env: { VIRTDESK_HOME: home, ...env }, createEngine: async () => fakeEngine([]).engine, log: () => {} });
+      electron.app.ready();
+      await ready;
+      const manager = FakeBrowserWindow.all[0]!;
+      expect(manager.options.icon).toBe(join(dir, 'assets', 'icons', '256x256.png'));
+      expect(manager.options).toMatchObject({ width: 1000, height: 700 });
+      expect(manager.options.x).toBe(positioned ? 40 : undefined);
+    }
+  });
+
   it('serves the renderer over app:// with the CSP, and nothing outside it', async () => {
     const { electron } = await started();
     const handler = electron.protocol.handlers.get('app')!;

@@ -86,7 +86,7 @@ export interface FakeElectron {
 }
 
 /** The parts of the `electron` module the app uses, with Electron's documented behaviour where it matters. */
-export function fakeElectron(options: { lock?: boolean; loadFails?: string } = {}): FakeElectron {
+export function fakeElectron(options: { lock?: boolean; loadFails?: string; switches?: Record<string, string> } = {}): FakeElectron {
   FakeBrowserWindow.all = [];
   let resolveReady!: () => void;
   const whenReady = new Promise<void>((resolve) => (resolveReady = resolve));
@@ -100,6 +100,7 @@ export function fakeElectron(options: { lock?: boolean; loadFails?: string } = {
       return app.lock;
     },
     whenReady: () => whenReady,
+    commandLine: { getSwitchValue: (name: string) => options.switches?.[name] ?? '' },
     quit() {
       app.quitCalls += 1;
       let prevented = false;

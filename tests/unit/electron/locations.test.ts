@@ -1,4 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import config from '../../../electron.config';
 import { appLocations, unpackedPath } from '../../../main/electron/locations';
@@ -9,6 +10,7 @@ describe('app locations', () => {
       rendererRoot: '/home/me/virtdesk/dist/renderer',
       preloadPath: '/home/me/virtdesk/dist/electron/preload.cjs',
       supervisorEntry: '/home/me/virtdesk/dist/node/supervisor.cjs',
+      iconPath: '/home/me/virtdesk/assets/icons/256x256.png',
     });
   });
 
@@ -17,6 +19,7 @@ describe('app locations', () => {
       rendererRoot: '/opt/Virtdesk/resources/app.asar/dist/renderer',
       preloadPath: '/opt/Virtdesk/resources/app.asar/dist/electron/preload.cjs',
       supervisorEntry: '/opt/Virtdesk/resources/app.asar.unpacked/dist/node/supervisor.cjs',
+      iconPath: '/opt/Virtdesk/resources/app.asar/assets/icons/256x256.png',
     });
     expect(unpackedPath('/a/my.app.asar.d/x')).toBe('/a/my.app.asar.d/x');
     expect(unpackedPath('/a/app.asarx/x')).toBe('/a/app.asarx/x');
@@ -28,7 +31,8 @@ describe('app locations', () => {
     const build = readFileSync(new URL('../../../scripts/build.mjs', import.meta.url), 'utf8');
     expect(build).toMatch(/supervisor: 'engine\/vm\/supervisor-main\.ts'/);
     expect(build).toMatch(/preload: 'main\/electron\/preload\.ts'/);
-    expect(config.files).toEqual(expect.arrayContaining(['dist/electron/**', 'dist/node/**', 'dist/renderer/**', 'package.json']));
+    expect(config.files).toEqual(expect.arrayContaining(['dist/electron/**', 'dist/node/**', 'dist/renderer/**', 'package.json', 'assets/icons/256x256.png']));
+    expect(existsSync(fileURLToPath(new URL('../../../assets/icons/256x256.png', import.meta.url)))).toBe(true);
     expect(config.asarUnpack).toEqual(['dist/node/**']);
   });
 

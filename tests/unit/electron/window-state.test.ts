@@ -98,3 +98,15 @@ describe('placing windows on the displays there are', () => {
     });
   });
 });
+
+describe('size-only placement (Wayland)', () => {
+  it('restores the size fitted to the largest display and no position', () => {
+    const saved = { x: 2000, y: 100, width: 3000, height: 900, maximized: true };
+    const displays = [
+      { x: 0, y: 0, width: 1366, height: 740 },
+      { x: 1366, y: 0, width: 2560, height: 1400 },
+    ];
+    expect(initialPlacement(saved, { width: 1100, height: 720 }, displays, { sizeOnly: true })).toEqual({ bounds: { width: 2560, height: 900 }, maximized: true });
+    expect(initialPlacement(undefined, { width: 1100, height: 720 }, displays, { sizeOnly: true })).toEqual({ bounds: { width: 1100, height: 720 }, maximized: false });
+  });
+});

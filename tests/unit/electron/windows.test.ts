@@ -68,7 +68,7 @@ afterEach(async () => {
   await rm(home, { recursive: true, force: true });
 });
 
-async function setup() {
+async function setup(options: { canPosition?: boolean } = {}) {
   const states = await WindowStateStore.load(windowStateFile(home), { delayMs: 10_000 });
   const made: FakeWindow[] = [];
   const windows = new AppWindows({
@@ -80,6 +80,8 @@ async function setup() {
     displays: () => [{ x: 0, y: 0, width: 1920, height: 1050 }],
     states,
     preloadPath: '/app/dist/electron/preload.cjs',
+    iconPath: '/app/assets/icons/256x256.png',
+    canPosition: options.canPosition ?? true,
     log: () => {},
   });
   return { windows, made, states };
@@ -102,6 +104,7 @@ describe('app windows', () => {
       webviewTag: false,
     });
     expect(manager!.options.show).toBe(false);
+    expect(manager!.options.icon).toBe('/app/assets/icons/256x256.png');
     expect(manager!.url).toBe('app://virtdesk/index.html');
     expect(manager!.calls).toEqual([]);
     manager!.emit('ready-to-show');
@@ -119,6 +122,7 @@ describe('app windows', () => {
     await windows.openConsole('vm-2');
     expect(made.map((window) => window.url)).toEqual(['app://virtdesk/index.html#/console/vm-1', 'app://virtdesk/index.html#/console/vm-2']);
     expect(made[0]!.options.title).toBe('web server — Virtdesk console');
+    expect(made[0]!.options.icon).toBe('/app/assets/icons/256x256.png');
     expect(made[1]!.options.webPreferences).toEqual(made[0]!.options.webPreferences);
     expect(made[1]!.options.webPreferences).toMatchObject({ contextIsolation: true, sandbox: true, nodeIntegration: false, preload: '/app/dist/electron/preload.cjs' });
 
@@ -154,5 +158,25 @@ describe('app windows', () => {
     // The manager has no remembered state: default size, placed by the window manager.
     expect(manager!.options).toMatchObject({ width: 1100, height: 720 });
     expect(manager!.options.x).toBeUndefined();
+  });
+
+  it('on Wayland restores only the size and maximized state, and keeps the position an X11 session saved', async () => {
+    const x11 = await setup();
+    await x11.windows.openConsole('vm-1');
+    x11.made[0]!.bounds = { x: 300, y: 200, width: 900, height: 700 };
+    x11.made[0]!.emit('move');
+    x11.made[0]!.close();
+    await x11.states.flush();
+
+    const wayland = await setup({ canPosition: false });
+    await wayland.windows.openConsole('vm-1');
+    const window = wayland.made[0]!;
+    expect(window.options).toMatchObject({ width: 900, height: 700 });
+    expect(window.options.x).toBeUndefined();
+    expect(window.options.y).toBeUndefined();
+    // Wayland reports x = y = 0 (electron.d.ts, getBounds); a resize there keeps the X11 position.
+    window.bounds = { x: 0, y: 0, width: 1000, height: 750 };
+    window.emit('resize');
+    expect(wayland.states.get('console:vm-1')).toEqual({ x: 300, y: 200, width: 1000, height: 750, maximized: false });
   });
 });
