@@ -1,4 +1,4 @@
-import { realpathSync } from 'node:fs';
+import { chmodSync, realpathSync, statSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { basename, dirname, join, resolve } from 'node:path';
 
@@ -35,4 +35,22 @@ export function resolveHomeSpelling(env: NodeJS.ProcessEnv = process.env): strin
   env.VIRTDESK_HOME = realPathOf(resolve(virtdeskHome(env)));
   if (env.VIRTDESK_RUNTIME_DIR) env.VIRTDESK_RUNTIME_DIR = realPathOf(resolve(env.VIRTDESK_RUNTIME_DIR));
   return env.VIRTDESK_HOME;
+}
+
+/**
+ * What every host and the CLI do first: name the home by its real path (above) and keep what
+ * Virtdesk makes private to the user, as libvirt's session mode does: a umask of 077 for this
+ * process and its children (QEMU's serial.log, saved states, qemu-img's images, pools), and an
+ * existing home of ours closed to others (0700).
+ */
+export function prepareHome(env: NodeJS.ProcessEnv = process.env): string {
+  const home = resolveHomeSpelling(env);
+  process.umask(0o077);
+  try {
+    const info = statSync(home);
+    if (info.isDirectory() && info.uid === process.getuid?.() && (info.mode & 0o077) !== 0) chmodSync(home, 0o700);
+  } catch {
+    // Not created yet: it will be, under the umask.
+  }
+  return home;
 }

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { guessVmStart } from '../engine/cli/guess-vm-start';
-import { resolveHomeSpelling } from '../engine/paths';
+import { prepareHome } from '../engine/paths';
 
 /**
  * Entry of the `virtdesk` binary, built as CommonJS (dist/node/cli.cjs) and kept tiny: a CommonJS
@@ -10,7 +10,7 @@ import { resolveHomeSpelling } from '../engine/paths';
  */
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);
-  resolveHomeSpelling(process.env);
+  prepareHome(process.env);
   await guessVmStart(argv, process.env);
   await import(pathToFileURL(join(__dirname, 'cli-main.mjs')).href);
 }

@@ -57,7 +57,7 @@ export class PoolRegistry {
 
   /** Creates the default pool's folder on first use. */
   async ensureDefault(): Promise<PoolDefinition> {
-    await mkdir(this.defaultPath, { recursive: true, mode: 0o755 });
+    await mkdir(this.defaultPath, { recursive: true, mode: 0o700 });
     return this.defaultPool();
   }
 
