@@ -26,7 +26,7 @@ describe('app locations', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { main: string };
     expect(pkg.main).toBe('dist/electron/main.cjs');
     const build = readFileSync(new URL('../../../scripts/build.mjs', import.meta.url), 'utf8');
-    expect(build).toMatch(/supervisor: 'engine\/vm\/supervisor-main\.ts'/);
+    expect(build).toMatch(/supervisor: 'engine\/vm\/supervision\/supervisor-main\.ts'/);
     expect(build).toMatch(/preload: 'main\/electron\/preload\.ts'/);
     expect(config.files).toEqual(expect.arrayContaining(['dist/electron/**', 'dist/node/**', 'dist/renderer/**', 'package.json']));
     expect(config.asarUnpack).toEqual(['dist/node/**']);
