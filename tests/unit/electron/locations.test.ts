@@ -34,7 +34,7 @@ describe('app locations', () => {
 
   it('is described as what it is: one CommonJS supervisor file, nowhere an ES module', () => {
     const build = readFileSync(new URL('../../../scripts/build.mjs', import.meta.url), 'utf8');
-    expect(build).toMatch(/entryPoints: \{[^}]*supervisor: 'engine\/vm\/supervisor-main\.ts'[^}]*\},\s*outdir: 'dist\/node',\s*outExtension: \{ '\.js': '\.cjs' \}/);
+    expect(build).toMatch(/entryPoints: \{[^}]*supervisor: 'engine\/vm\/supervision\/supervisor-main\.ts'[^}]*\},\s*outdir: 'dist\/node',\s*outExtension: \{ '\.js': '\.cjs' \}/);
     const architecture = readFileSync(new URL('../../../docs/ARCHITECTURE.md', import.meta.url), 'utf8');
     const locations = readFileSync(new URL('../../../main/electron/locations.ts', import.meta.url), 'utf8');
     for (const text of [architecture, locations]) {
