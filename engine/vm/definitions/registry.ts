@@ -10,7 +10,7 @@ import { canonicalPath, type UsageResolver, type VolumeUser } from '../../storag
 import { findRunningQemu } from '../runtime/pidfile';
 import { removeRuntimeDir, vmRuntimePaths, type VmRuntimePaths } from '../runtime/paths';
 import { assertOperationAllowed } from '../states';
-import { recoverInterruptedSave } from './save-restore/interrupted-save';
+import { recoverInterruptedSave } from '../ops/save-restore/interrupted-save';
 import { probeVmStatus, type VmStatus } from '../runtime/probe';
 import type { VmCatalog } from './catalog';
 import { openVmStore, type VmStore } from './store';

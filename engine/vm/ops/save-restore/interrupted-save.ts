@@ -1,14 +1,14 @@
 import { readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { acquireFileLock } from '../../store/file-lock';
-import { writeFileAtomic } from '../../store/atomic-write';
-import type { VmDefinition } from '../../model';
-import { findRunningQemu } from '../pidfile';
-import { withCommandQmp } from '../qmp-session';
-import { vmRuntimePaths } from '../runtime-dir';
-import { clearLastExit } from '../runtime-records';
+import { acquireFileLock } from '../../../store/file-lock';
+import { writeFileAtomic } from '../../../store/atomic-write';
+import type { VmDefinition } from '../../../model';
+import { findRunningQemu } from '../../runtime/pidfile';
+import { withCommandQmp } from '../../runtime/qmp-session';
+import { vmRuntimePaths } from '../../runtime/paths';
+import { clearLastExit } from '../../runtime/records';
 import { partialMemoryFile, savedMemoryFile, savedStateDir } from './saved-state';
-import { savedStateRecordFile } from '../vm-files';
+import { savedStateRecordFile } from '../../runtime/paths';
 
 /**
  * A save under way: `saved/.save.lock` is held by the saving process for the whole save, and
