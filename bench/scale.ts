@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { createVmDefinition } from '../engine/model';
-import { openVmStore } from '../engine/vm/vm-store';
+import { openVmStore } from '../engine/vm/definitions/store';
 import { median, type SuiteContext, type SuiteDefinition, type Variant, type VariantResult } from './harness';
 import { chromiumMissing, launchChromium, signedInContext } from './support/browser';
 import { Cleanup } from './support/cleanup';

@@ -10,7 +10,7 @@ import { createPreferencesService } from './preferences/preferences-service';
 import { createStorageService } from './storage/storage-service';
 import { VmManager } from './vm/manager';
 import { createVmService, publishVmEvents } from './vm/vm-service';
-import type { WorkerFactory } from './vm/worker';
+import type { WorkerFactory } from './vm/supervision/worker';
 
 export interface EngineOptions {
   /** Where definitions, images and logs live; `$VIRTDESK_HOME` or the XDG default. */

@@ -6,7 +6,7 @@ import { prepareHome } from '../engine/paths';
 /**
  * Entry of the `virtdesk` binary, built as CommonJS (dist/node/cli.cjs) and kept tiny: a CommonJS
  * main spares Node its ES module loader at start-up, and `vm start` spawns QEMU from its launch
- * cache (engine/vm/fast-start) before the CLI proper (dist/node/cli-main.mjs) and the engine load.
+ * cache (engine/vm/ops/fast-start) before the CLI proper (dist/node/cli-main.mjs) and the engine load.
  */
 async function main(): Promise<void> {
   const argv = process.argv.slice(2);

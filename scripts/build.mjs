@@ -50,7 +50,7 @@ async function buildNode() {
 async function buildCommonJsEntries() {
   await esbuild({
     absWorkingDir: root,
-    entryPoints: { cli: 'main/cli.ts', supervisor: 'engine/vm/supervisor-main.ts' },
+    entryPoints: { cli: 'main/cli.ts', supervisor: 'engine/vm/supervision/supervisor-main.ts' },
     outdir: 'dist/node',
     outExtension: { '.js': '.cjs' },
     bundle: true,

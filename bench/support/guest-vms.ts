@@ -1,7 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { vmRuntimePaths, type VmRuntimePaths } from '../../engine/vm/runtime-dir';
+import { vmRuntimePaths, type VmRuntimePaths } from '../../engine/vm/runtime/paths';
 import { READY_LINE_IN_STREAM, testGuestFiles } from './repo';
 import type { ServeHost } from './serve-host';
 

@@ -1,5 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
-import { clockTicksPerSecond, readCpuTimes, readMemory } from '../../engine/vm/proc-stats';
+import { clockTicksPerSecond, readCpuTimes, readMemory } from '../../engine/vm/stats/proc';
 
 export interface ProcessInfo {
   pid: number;

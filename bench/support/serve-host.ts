@@ -7,8 +7,8 @@ import { createWebSocketStream, WebSocket } from 'ws';
 import { createRpcClient, type RpcClient } from '../../engine/api/rpc-client';
 import type { Transport } from '../../engine/api/transport';
 import { virtdeskContract, type VirtdeskContract } from '../../engine/api/virtdesk-api';
-import { findRunningQemu, waitForExit } from '../../engine/vm/pidfile';
-import { vmRuntimePaths } from '../../engine/vm/runtime-dir';
+import { findRunningQemu, waitForExit } from '../../engine/vm/runtime/pidfile';
+import { vmRuntimePaths } from '../../engine/vm/runtime/paths';
 import { childProcessesRunning, isRunning } from './proc';
 import { builtCli } from './repo';
 

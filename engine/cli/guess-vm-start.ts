@@ -1,4 +1,4 @@
-import { launchSpeculatively } from '../vm/fast-start/speculative-launch';
+import { launchSpeculatively } from '../vm/ops/fast-start/speculative-launch';
 import { virtdeskHome } from '../paths';
 
 /**

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { EngineError } from '../api/errors';
 import type { LinkRole } from '../model/nic';
 import { runtimeRoot } from '../paths';
-import { ensurePrivateDir, fallbackRuntimeRoot, MAX_SOCKET_PATH_BYTES } from '../vm/runtime-dir';
+import { ensurePrivateDir, fallbackRuntimeRoot, MAX_SOCKET_PATH_BYTES } from '../vm/runtime/paths';
 import { validateNetworkName } from './network-names';
 import { findSocketOwners } from './port-holders';
 

@@ -1,7 +1,7 @@
 import type { ImplementationOf } from '../api/contract';
 import type { EventBus } from '../api/events';
 import type { LeaseInfo, NetworkInfo, networkEvents, networkMethods, VmPortForwards } from '../api/network-api';
-import { openVmStore, type VmStore } from '../vm/vm-store';
+import { openVmStore, type VmStore } from '../vm/definitions/store';
 import { listHostBridges } from './host-bridges';
 import type { DhcpLease } from './leases';
 import { NetworkManager, type NetworkStatus } from './network-manager';

@@ -1,11 +1,11 @@
 import { EngineError } from '../api/errors';
 import type { VmDefinition } from '../model/definition';
 import type { Nic, PortForward, PortProtocol } from '../model/nic';
-import { assertNotTemplate } from '../vm/clone/template';
-import { findRunningQemu } from '../vm/pidfile';
-import { withCommandQmp } from '../vm/qmp-session';
-import { vmRuntimePaths } from '../vm/runtime-dir';
-import { openVmStore, type VmStore } from '../vm/vm-store';
+import { assertNotTemplate } from '../vm/ops/clone/template';
+import { findRunningQemu } from '../vm/runtime/pidfile';
+import { withCommandQmp } from '../vm/runtime/qmp-session';
+import { vmRuntimePaths } from '../vm/runtime/paths';
+import { openVmStore, type VmStore } from '../vm/definitions/store';
 import { assertHostPortFree } from './port-holders';
 import { forwardsClash, formatPortForward } from './port-forward-spec';
 import { addActiveForward, assertNoForwardClash, listActiveForwards, removeActiveForward, type UsernetMonitor } from './port-forwards';

@@ -1,4 +1,4 @@
-import { VmRegistry } from '../vm/registry';
+import { VmRegistry } from '../vm/definitions/registry';
 import type { UsageResolver } from './usage';
 
 /**

@@ -8,22 +8,22 @@ import type { VmDomainEvent } from '../qemu/qmp';
 import type { NetworkManager } from '../network/network-manager';
 import type { WatchOptions } from '../store';
 import { releaseNicBackends } from '../network/nic-backends';
-import { pauseVm, rebootVm, resetVm, resumeVm, screenshotPng, sendKeysVm, stopVm, type ControlContext, type StopOptions, type StopResult } from './control';
-import { findRunningQemu } from './pidfile';
-import type { CreateVmOptions } from './create-vm';
-import { VmRegistry, type DeleteOutcome } from './registry';
-import { RestartPolicy, type RestartPolicyOptions } from './restart-policy';
-import { VmCatalog, type VmSummaryBase } from './vm-catalog';
-import type { VmRuntimePaths } from './runtime-dir';
-import { readRuntimeRecord, type RuntimeRecord } from './runtime-records';
-import { isTemplate } from './clone/template';
-import { saveVm, type SaveOptions, type SaveResult } from './save-restore/save';
-import { savedAt } from './save-restore/saved-state';
-import { startVm, type StartResume } from './start';
-import type { VmStatsSample } from './stats';
+import { pauseVm, rebootVm, resetVm, resumeVm, screenshotPng, sendKeysVm, stopVm, type ControlContext, type StopOptions, type StopResult } from './ops/control';
+import { findRunningQemu } from './runtime/pidfile';
+import type { CreateVmOptions } from './ops/create-vm';
+import { VmRegistry, type DeleteOutcome } from './definitions/registry';
+import { RestartPolicy, type RestartPolicyOptions } from './supervision/restart-policy';
+import { VmCatalog, type VmSummaryBase } from './definitions/catalog';
+import type { VmRuntimePaths } from './runtime/paths';
+import { readRuntimeRecord, type RuntimeRecord } from './runtime/records';
+import { isTemplate } from './ops/clone/template';
+import { saveVm, type SaveOptions, type SaveResult } from './ops/save-restore/save';
+import { savedAt } from './ops/save-restore/saved-state';
+import { startVm, type StartResume } from './ops/start';
+import type { VmStatsSample } from './stats/collector';
 import { assertOperationAllowed, describeExitReason, VmStateMachine, type ExitReason, type VmState } from './states';
-import type { HostToSupervisor, SupervisorToHost } from './supervisor-protocol';
-import type { VmWorker, WorkerFactory } from './worker';
+import type { HostToSupervisor, SupervisorToHost } from './supervision/supervisor-protocol';
+import type { VmWorker, WorkerFactory } from './supervision/worker';
 
 export type VmManagerEvent =
   /**
@@ -42,7 +42,7 @@ export interface VmManagerOptions {
   env?: NodeJS.ProcessEnv;
   /** Makes supervisor processes (fork under serve, utilityProcess under Electron). */
   workers: WorkerFactory;
-  /** The supervisor module the workers run (built: dist/node/supervisor.cjs; tests: engine/vm/supervisor-main.ts). */
+  /** The supervisor module the workers run (built: dist/node/supervisor.cjs; tests: engine/vm/supervision/supervisor-main.ts). */
   supervisorEntry: string;
   onEvent?: (event: VmManagerEvent) => void;
   /** 0 turns stats sampling off. Default 2 s. */

@@ -1,4 +1,5 @@
 import { EngineError } from '../api/errors';
+import type { QmpRunState } from '../qemu/qmp';
 
 /** Where a VM is in its life, as seen from outside QEMU. */
 export const VM_STATES = ['stopped', 'starting', 'running', 'paused', 'shutting-down', 'crashed'] as const;
@@ -161,5 +162,23 @@ export class VmStateMachine {
   onChange(listener: (state: VmState, reason: ExitReason | undefined) => void): () => void {
     this.#listeners.add(listener);
     return () => this.#listeners.delete(listener);
+  }
+}
+
+/** QEMU's run state as a Virtdesk state. */
+export function vmStateOfRunState(state: QmpRunState): VmState {
+  switch (state) {
+    case 'running':
+    case 'colo':
+      return 'running';
+    case 'prelaunch':
+    case 'inmigrate':
+      return 'starting';
+    case 'shutdown':
+      return 'shutting-down';
+    default:
+      // paused, suspended, debug, io-error, watchdog, guest-panicked, internal-error, save/restore:
+      // the vCPUs are stopped and `cont` (or a reset) is what moves the VM on.
+      return 'paused';
   }
 }

@@ -4,7 +4,7 @@ import type { ImplementationOf } from '../../engine/api/contract';
 import type { VirtdeskContract } from '../../engine/api/virtdesk-api';
 import type { Engine, EngineOptions } from '../../engine/engine';
 import { resolveHomeSpelling } from '../../engine/paths';
-import { applyQuitPreference } from '../../engine/vm/save-restore';
+import { applyQuitPreference } from '../../engine/vm/ops/save-restore';
 import { appProtocolHandler } from './app-protocol';
 import { ElectronConsoles, deliverToAskingWindow } from './console-ports';
 import { applyPermissionPolicy, hardenWebContents, type HardenableContents, type PermissionSession } from './harden';

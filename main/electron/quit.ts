@@ -6,7 +6,7 @@ export type QuitChoice = Preferences['onQuit'];
 export const QUIT_SHUTDOWN_TIMEOUT_MS = 30_000;
 /**
  * Quitting never takes longer than this, whatever a VM or the disk does: VMs are shut down or saved
- * two at a time (engine/vm/save-restore), so this covers about twenty stubborn guests or several
+ * two at a time (engine/vm/ops/save-restore), so this covers about twenty stubborn guests or several
  * GiB of saved memory. Past it the app goes anyway and the VMs not yet done keep running.
  */
 export const QUIT_DEADLINE_MS = 5 * 60_000;

@@ -1,6 +1,6 @@
 import type { ForkOptions } from 'electron';
-import { supervisorUtilityExecArgv } from '../../engine/vm/supervisor-flags';
-import { classifyExit, WorkerEvents, type VmWorker, type WorkerEntry, type WorkerExit, type WorkerFactory } from '../../engine/vm/worker';
+import { supervisorUtilityExecArgv } from '../../engine/vm/supervision/supervisor-flags';
+import { classifyExit, WorkerEvents, type VmWorker, type WorkerEntry, type WorkerExit, type WorkerFactory } from '../../engine/vm/supervision/worker';
 
 export const KILL_GRACE_MS = 3000;
 
@@ -25,7 +25,7 @@ export interface UtilityWorkerOptions {
   sendKill?: (pid: number, signal: NodeJS.Signals) => void;
   graceMs?: number;
   log?: (line: string) => void;
-  /** Flags for the utility process; default: the supervisor's V8 flags (engine/vm/supervisor-flags.ts). */
+  /** Flags for the utility process; default: the supervisor's V8 flags (engine/vm/supervision/supervisor-flags.ts). */
   execArgv?: string[];
 }
 

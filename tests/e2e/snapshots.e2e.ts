@@ -7,8 +7,8 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect, test, type Page } from '@playwright/test';
-import { serialConsoleEndpoint } from '../../engine/vm/serial-mux';
-import { vmRuntimePaths } from '../../engine/vm/runtime-dir';
+import { serialConsoleEndpoint } from '../../engine/vm/supervision/serial-mux';
+import { vmRuntimePaths } from '../../engine/vm/runtime/paths';
 import { SerialShell } from '../fixtures/storage/serial-shell';
 import { READY_LINE_IN_STREAM, readMarker } from '../guest/guest';
 import { openVmSession, type VmSession } from '../support/e2e-vm-session';

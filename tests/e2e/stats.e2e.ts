@@ -7,7 +7,7 @@ import { WebSocket } from 'ws';
 import { createRpcClient, type RpcClient } from '../../engine/api/rpc-client';
 import { virtdeskContract, type VirtdeskContract } from '../../engine/api/virtdesk-api';
 import type { VmStats } from '../../engine/api/vm-api';
-import { SUPERVISOR_V8_FLAGS } from '../../engine/vm/supervisor-flags';
+import { SUPERVISOR_V8_FLAGS } from '../../engine/vm/supervision/supervisor-flags';
 import { openVmSession, type VmSession } from '../support/e2e-vm-session';
 
 let session: VmSession;
@@ -68,7 +68,7 @@ test('each running VM has a supervisor: the CommonJS build, with the supervisor 
   // serve picks up VMs started by the CLI within a second or so.
   await expect.poll(async () => (await childrenOf(session.serve.child.pid!)).filter((child) => child.argv.some((arg) => arg.endsWith('/supervisor.cjs'))).length, { timeout: 30_000 }).toBe(2);
   for (const supervisor of (await childrenOf(session.serve.child.pid!)).filter((child) => child.argv.some((arg) => arg.includes('supervisor')))) {
-    // Exactly the supervisor's flags (engine/vm/supervisor-flags.ts), before the module.
+    // Exactly the supervisor's flags (engine/vm/supervision/supervisor-flags.ts), before the module.
     expect(supervisor.argv.slice(1)).toEqual([...SUPERVISOR_V8_FLAGS, expect.stringMatching(/\/supervisor\.cjs$/)]);
   }
 });

@@ -9,7 +9,7 @@ import { createVmCommands } from '../../engine/cli/vm-commands';
 import { addVmPortForward } from '../../engine/network/vm-port-forwards';
 import { imageInfo } from '../../engine/storage/qemu-img/info';
 import { attachDisk, detachDisk } from '../../engine/storage/vm-media/vm-media';
-import { VmRegistry } from '../../engine/vm/registry';
+import { VmRegistry } from '../../engine/vm/definitions/registry';
 import { SerialShell } from '../fixtures/storage/serial-shell';
 import { ensureTestGuest, readMarker, READY_LINE, type TestGuest } from '../guest/guest';
 import { createTempHome, killProcessesUnder, type TempHome } from '../support/leaks';

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { VmRegistry } from '../../engine/vm/registry';
+import { VmRegistry } from '../../engine/vm/definitions/registry';
 
 const run = promisify(execFile);
 let home: string;

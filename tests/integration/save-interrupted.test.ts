@@ -7,20 +7,20 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { snapshotCommands } from '../../engine/cli/snapshot-commands';
 import { createVmCommands } from '../../engine/cli/vm-commands';
 import { createVmDefinition, type VmDefinition } from '../../engine/model';
-import { stopVm } from '../../engine/vm/control';
+import { stopVm } from '../../engine/vm/ops/control';
 import { VmManager } from '../../engine/vm/manager';
-import { partialMemoryFile, savedStateDir } from '../../engine/vm/save-restore/saved-state';
-import { startVm } from '../../engine/vm/start';
-import { probeVmStatus } from '../../engine/vm/status';
-import { openVmStore } from '../../engine/vm/vm-store';
-import { vmRuntimePaths } from '../../engine/vm/runtime-dir';
-import { forkWorkerFactory } from '../../engine/vm/worker';
+import { partialMemoryFile, savedStateDir } from '../../engine/vm/ops/save-restore/saved-state';
+import { startVm } from '../../engine/vm/ops/start';
+import { probeVmStatus } from '../../engine/vm/runtime/probe';
+import { openVmStore } from '../../engine/vm/definitions/store';
+import { vmRuntimePaths } from '../../engine/vm/runtime/paths';
+import { forkWorkerFactory } from '../../engine/vm/supervision/worker';
 import { ensureTestGuest, type TestGuest } from '../guest/guest';
 import { createTempHome, type TempHome } from '../support/leaks';
 import { cliRunner, waitFor, type CliResult } from '../support/vm-helpers';
 
 const builtCli = fileURLToPath(new URL('../../dist/node/cli.cjs', import.meta.url));
-const SUPERVISOR = fileURLToPath(new URL('../../engine/vm/supervisor-main.ts', import.meta.url));
+const SUPERVISOR = fileURLToPath(new URL('../../engine/vm/supervision/supervisor-main.ts', import.meta.url));
 
 let guest: TestGuest;
 let home: TempHome;

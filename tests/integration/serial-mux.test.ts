@@ -11,15 +11,15 @@ import { WebSocket, WebSocketServer } from 'ws';
 import type { ConsoleGateway, ConsoleTarget } from '../../engine/console-gateway';
 import { createVmCommands } from '../../engine/cli/vm-commands';
 import { VmManager } from '../../engine/vm/manager';
-import { waitForExit } from '../../engine/vm/pidfile';
+import { waitForExit } from '../../engine/vm/runtime/pidfile';
 import { createVmService } from '../../engine/vm/vm-service';
-import { forkWorkerFactory } from '../../engine/vm/worker';
+import { forkWorkerFactory } from '../../engine/vm/supervision/worker';
 import { pipeWebSocketToUnixSocket } from '../../main/serve/console-stream';
 import { ensureTestGuest, READY_LINE, SHELL_PROMPT, type TestGuest } from '../guest/guest';
 import { assertNoLeftoverSockets, createTempHome, killProcessesUnder, type TempHome } from '../support/leaks';
 import { cliRunner, fileSize, guestVmInput, waitFor, waitForSerial } from '../support/vm-helpers';
 
-const SUPERVISOR = fileURLToPath(new URL('../../engine/vm/supervisor-main.ts', import.meta.url));
+const SUPERVISOR = fileURLToPath(new URL('../../engine/vm/supervision/supervisor-main.ts', import.meta.url));
 
 let guest: TestGuest;
 let home: TempHome;

@@ -9,15 +9,15 @@ import type { ConsoleGateway } from '../../engine/console-gateway';
 import { vmCreateInputSchema } from '../../engine/model';
 import { imageInfo } from '../../engine/storage/qemu-img/info';
 import { VmManager, type VmManagerEvent } from '../../engine/vm/manager';
-import { applyQuitPreference } from '../../engine/vm/save-restore';
+import { applyQuitPreference } from '../../engine/vm/ops/save-restore';
 import { createVmService } from '../../engine/vm/vm-service';
-import { forkWorkerFactory } from '../../engine/vm/worker';
+import { forkWorkerFactory } from '../../engine/vm/supervision/worker';
 import { ensureTestGuest, READY_LINE, type TestGuest } from '../guest/guest';
 import { decodePng } from '../support/png';
 import { createTempHome, killProcessesUnder, type TempHome } from '../support/leaks';
 import { fileSize, guestVmInput, waitFor, waitForSerial } from '../support/vm-helpers';
 
-const SUPERVISOR = fileURLToPath(new URL('../../engine/vm/supervisor-main.ts', import.meta.url));
+const SUPERVISOR = fileURLToPath(new URL('../../engine/vm/supervision/supervisor-main.ts', import.meta.url));
 const gateway: ConsoleGateway = { open: () => ({ ticket: 't', expiresInMs: 1000 }) };
 const call: CallContext = { peer: { connectionId: 'test' }, signal: new AbortController().signal };
 

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVmCommands } from '../../engine/cli/vm-commands';
-import { VmRegistry } from '../../engine/vm/registry';
+import { VmRegistry } from '../../engine/vm/definitions/registry';
 import { ensureTestGuest, READY_LINE, SHELL_PROMPT, type TestGuest } from '../guest/guest';
 import { assertNoLeftoverSockets, createTempHome, type TempHome } from '../support/leaks';
 import { cliRunner, fileSize, guestVmInput, waitFor, waitForSerial, type CliResult } from '../support/vm-helpers';

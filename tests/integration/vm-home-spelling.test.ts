@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVmDefinition } from '../../engine/model';
 import { resolveHomeSpelling } from '../../engine/paths';
-import { openVmStore } from '../../engine/vm/vm-store';
+import { openVmStore } from '../../engine/vm/definitions/store';
 import { ensureTestGuest, type TestGuest } from '../guest/guest';
 import { createTempHome, findProcessesUnder, type TempHome } from '../support/leaks';
 

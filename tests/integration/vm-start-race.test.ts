@@ -3,12 +3,12 @@ import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createVmDefinition, type VmDefinition } from '../../engine/model';
-import { stopVm } from '../../engine/vm/control';
-import { findRunningQemu } from '../../engine/vm/pidfile';
-import { vmRuntimePaths } from '../../engine/vm/runtime-dir';
-import { startVm } from '../../engine/vm/start';
-import { probeVmStatus } from '../../engine/vm/status';
-import { openVmStore } from '../../engine/vm/vm-store';
+import { stopVm } from '../../engine/vm/ops/control';
+import { findRunningQemu } from '../../engine/vm/runtime/pidfile';
+import { vmRuntimePaths } from '../../engine/vm/runtime/paths';
+import { startVm } from '../../engine/vm/ops/start';
+import { probeVmStatus } from '../../engine/vm/runtime/probe';
+import { openVmStore } from '../../engine/vm/definitions/store';
 import { ensureTestGuest, type TestGuest } from '../guest/guest';
 import { createTempHome, findProcessesUnder, type TempHome } from '../support/leaks';
 

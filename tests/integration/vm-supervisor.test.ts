@@ -2,13 +2,13 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createVmCommands } from '../../engine/cli/vm-commands';
 import { VmManager, type VmManagerEvent } from '../../engine/vm/manager';
-import { isAlive, waitForExit } from '../../engine/vm/pidfile';
-import { forkWorkerFactory } from '../../engine/vm/worker';
+import { isAlive, waitForExit } from '../../engine/vm/runtime/pidfile';
+import { forkWorkerFactory } from '../../engine/vm/supervision/worker';
 import { ensureTestGuest, READY_LINE, type TestGuest } from '../guest/guest';
 import { createTempHome, killProcessesUnder, type TempHome } from '../support/leaks';
 import { cliRunner, fileSize, guestVmInput, waitFor, waitForSerial } from '../support/vm-helpers';
 
-const SUPERVISOR = fileURLToPath(new URL('../../engine/vm/supervisor-main.ts', import.meta.url));
+const SUPERVISOR = fileURLToPath(new URL('../../engine/vm/supervision/supervisor-main.ts', import.meta.url));
 
 let guest: TestGuest;
 let home: TempHome;

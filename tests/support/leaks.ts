@@ -1,7 +1,7 @@
 import { mkdtemp, readdir, rm, lstat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { findProcessesWithArg, readCmdline, waitForExit } from '../../engine/vm/pidfile';
+import { findProcessesWithArg, readCmdline, waitForExit } from '../../engine/vm/runtime/pidfile';
 
 /** Live QEMU (or any) processes whose command line mentions `dir` (a VIRTDESK_HOME or runtime folder). */
 export async function findProcessesUnder(dir: string): Promise<number[]> {

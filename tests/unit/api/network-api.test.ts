@@ -18,8 +18,8 @@ import { createVmDefinition } from '../../../engine/model';
 import { netnsRunner } from '../../../engine/network/command-runner';
 import { NetworkManager } from '../../../engine/network/network-manager';
 import { createNetworkService } from '../../../engine/network/network-service';
-import { prepareRuntimeDir, vmRuntimePaths } from '../../../engine/vm/runtime-dir';
-import { openVmStore } from '../../../engine/vm/vm-store';
+import { prepareRuntimeDir, vmRuntimePaths } from '../../../engine/vm/runtime/paths';
+import { openVmStore } from '../../../engine/vm/definitions/store';
 
 const contract = defineContract({ services: { networks: networkMethods }, events: networkEvents });
 const isRoot = (process.geteuid?.() ?? 1) === 0;

@@ -16,7 +16,7 @@ import { storageEvents, storageMethods } from '../../../engine/api/storage-api';
 import { createMemoryTransportPair } from '../../../engine/api/transport';
 import { createVmDefinition } from '../../../engine/model';
 import { createStorageService } from '../../../engine/storage/storage-service';
-import { openVmStore } from '../../../engine/vm/vm-store';
+import { openVmStore } from '../../../engine/vm/definitions/store';
 import { startFlakyServer } from '../../fixtures/storage/flaky-server';
 
 const run = promisify(execFile);

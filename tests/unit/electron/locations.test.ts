@@ -29,7 +29,7 @@ describe('app locations', () => {
     const pkg = JSON.parse(readFileSync(new URL('../../../package.json', import.meta.url), 'utf8')) as { main: string };
     expect(pkg.main).toBe('dist/electron/main.cjs');
     const build = readFileSync(new URL('../../../scripts/build.mjs', import.meta.url), 'utf8');
-    expect(build).toMatch(/supervisor: 'engine\/vm\/supervisor-main\.ts'/);
+    expect(build).toMatch(/supervisor: 'engine\/vm\/supervision\/supervisor-main\.ts'/);
     expect(build).toMatch(/preload: 'main\/electron\/preload\.ts'/);
     expect(config.files).toEqual(expect.arrayContaining(['dist/electron/**', 'dist/node/**', 'dist/renderer/**', 'package.json', 'assets/icons/256x256.png']));
     expect(existsSync(fileURLToPath(new URL('../../../assets/icons/256x256.png', import.meta.url)))).toBe(true);
@@ -38,7 +38,7 @@ describe('app locations', () => {
 
   it('is described as what it is: one CommonJS supervisor file, nowhere an ES module', () => {
     const build = readFileSync(new URL('../../../scripts/build.mjs', import.meta.url), 'utf8');
-    expect(build).toMatch(/entryPoints: \{[^}]*supervisor: 'engine\/vm\/supervisor-main\.ts'[^}]*\},\s*outdir: 'dist\/node',\s*outExtension: \{ '\.js': '\.cjs' \}/);
+    expect(build).toMatch(/entryPoints: \{[^}]*supervisor: 'engine\/vm\/supervision\/supervisor-main\.ts'[^}]*\},\s*outdir: 'dist\/node',\s*outExtension: \{ '\.js': '\.cjs' \}/);
     const architecture = readFileSync(new URL('../../../docs/ARCHITECTURE.md', import.meta.url), 'utf8');
     const locations = readFileSync(new URL('../../../main/electron/locations.ts', import.meta.url), 'utf8');
     for (const text of [architecture, locations]) {

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { supervisorUtilityExecArgv } from '../../../engine/vm/supervisor-flags';
+import { supervisorUtilityExecArgv } from '../../../engine/vm/supervision/supervisor-flags';
 import { utilityWorkerFactory } from '../../../main/electron/utility-worker';
-import type { WorkerExit } from '../../../engine/vm/worker';
+import type { WorkerExit } from '../../../engine/vm/supervision/worker';
 import { fakeUtilityProcess } from './fakes';
 
 const entry = { modulePath: '/app/dist/node/supervisor.cjs', name: 'vm demo', env: { VIRTDESK_HOME: '/tmp/h' } };

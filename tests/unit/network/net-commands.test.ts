@@ -9,7 +9,7 @@ import type { CliIo } from '../../../engine/cli/command';
 import { createVmDefinition } from '../../../engine/model';
 import type { CommandRunner } from '../../../engine/network/command-runner';
 import { NetworkManager, type PrivilegedCall } from '../../../engine/network/network-manager';
-import { openVmStore } from '../../../engine/vm/vm-store';
+import { openVmStore } from '../../../engine/vm/definitions/store';
 
 /** A host with one LAN route and no interfaces of ours; nft and ip link report nothing. */
 const fakeHost: CommandRunner = {

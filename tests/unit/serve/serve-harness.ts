@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import WebSocket from 'ws';
 import { createEngine, type Engine } from '../../../engine/engine';
-import { forkWorkerFactory } from '../../../engine/vm/worker';
+import { forkWorkerFactory } from '../../../engine/vm/supervision/worker';
 import { ConsoleTickets } from '../../../main/serve/console-tickets';
 import { startServer, type RunningServer, type ServeOptions } from '../../../main/serve/server';
 
@@ -43,7 +43,7 @@ export async function startTestServe(options: Partial<Omit<ServeOptions, 'engine
     home: join(dir, 'home'),
     hostKind: 'serve',
     workers: forkWorkerFactory({ execArgv: ['--import', 'tsx'] }),
-    supervisorEntry: fileURLToPath(new URL('../../../engine/vm/supervisor-main.ts', import.meta.url)),
+    supervisorEntry: fileURLToPath(new URL('../../../engine/vm/supervision/supervisor-main.ts', import.meta.url)),
     consoles: consoleTickets,
     log: (line) => lines.push(line),
   });

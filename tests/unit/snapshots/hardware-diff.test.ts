@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { hardwareChanges } from '../../../engine/vm/snapshots';
+import { hardwareChanges } from '../../../engine/vm/ops/snapshots';
 import { vm } from './helpers';
 
 describe('hardwareChanges', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { QemuCapabilities } from '../../../engine/host/probe';
-import { assertMachineAvailable, assertSavedStateFits, machineFamily, type SavedStateRecord } from '../../../engine/vm/save-restore';
+import { assertMachineAvailable, assertSavedStateFits, machineFamily, type SavedStateRecord } from '../../../engine/vm/ops/save-restore';
 import { thrown, vm } from './helpers';
 
 const caps: Pick<QemuCapabilities, 'machines' | 'version'> = {

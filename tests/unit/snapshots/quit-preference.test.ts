@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { VmManager } from '../../../engine/vm/manager';
-import { applyQuitPreference } from '../../../engine/vm/save-restore';
+import { applyQuitPreference } from '../../../engine/vm/ops/save-restore';
 import type { VmState } from '../../../engine/vm/states';
 
 function fakeManager(vms: { id: string; name: string; state: VmState }[], fail: Set<string> = new Set()) {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planSnapshotDisks } from '../../../engine/vm/snapshots';
+import { planSnapshotDisks } from '../../../engine/vm/ops/snapshots';
 import { thrown, vm } from './helpers';
 
 describe('which disks hold a snapshot', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runSnapshotJob } from '../../../engine/vm/snapshots';
+import { runSnapshotJob } from '../../../engine/vm/ops/snapshots';
 import { fakeQemuClient } from '../qmp/fake-qmp-server';
 
 describe('runSnapshotJob cancelled while QEMU is asked to start it', () => {

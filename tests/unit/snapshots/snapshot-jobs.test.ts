@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QmpJobInfo } from '../../../engine/qemu/qmp';
-import { runSnapshotJob } from '../../../engine/vm/snapshots';
+import { runSnapshotJob } from '../../../engine/vm/ops/snapshots';
 import { fakeQemuClient } from '../qmp/fake-qmp-server';
 import { rejected } from './helpers';
 

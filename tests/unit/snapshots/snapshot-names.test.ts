@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { assertSnapshotName, snapshotNameProblem, snapshotTag } from '../../../engine/vm/snapshots';
+import { assertSnapshotName, snapshotNameProblem, snapshotTag } from '../../../engine/vm/ops/snapshots';
 import { thrown } from './helpers';
 
 describe('snapshot names', () => {

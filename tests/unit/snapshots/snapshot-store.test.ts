@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { snapshotTree } from '../../../engine/cli/snapshot-commands';
-import { listSnapshots, type SnapshotInfo } from '../../../engine/vm/snapshots';
+import { listSnapshots, type SnapshotInfo } from '../../../engine/vm/ops/snapshots';
 import {
   findSnapshot,
   readCurrentSnapshotId,
@@ -12,7 +12,7 @@ import {
   writeCurrentSnapshotId,
   writeSnapshotRecord,
   type SnapshotRecord,
-} from '../../../engine/vm/snapshots/snapshot-store';
+} from '../../../engine/vm/ops/snapshots/snapshot-store';
 import { thrown, vm } from './helpers';
 
 let home: string;

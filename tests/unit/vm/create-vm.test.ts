@@ -4,8 +4,8 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { EngineError } from '../../../engine/model';
-import { createVm, previewVm, volumeNameFor } from '../../../engine/vm/create-vm';
-import { VmRegistry } from '../../../engine/vm/registry';
+import { createVm, previewVm, volumeNameFor } from '../../../engine/vm/ops/create-vm';
+import { VmRegistry } from '../../../engine/vm/definitions/registry';
 import { createTempHome, type TempHome } from '../../support/leaks';
 
 let home: TempHome;

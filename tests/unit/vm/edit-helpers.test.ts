@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { applyMergePatch } from '../../../engine/vm/merge-patch';
-import { fillNewDevices } from '../../../engine/vm/new-devices';
+import { applyMergePatch } from '../../../engine/vm/definitions/merge-patch';
+import { fillNewDevices } from '../../../engine/vm/definitions/new-devices';
 
 describe('applyMergePatch (RFC 7396)', () => {
   it('merges objects, replaces arrays, removes on null, and names what changed', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { extractQemuMessage, qemuStartError } from '../../../engine/vm/qemu-errors';
-import { decideExitReason } from '../../../engine/vm/supervisor';
+import { extractQemuMessage, qemuStartError } from '../../../engine/vm/runtime/qemu-errors';
+import { decideExitReason } from '../../../engine/vm/supervision/supervisor';
 
 const none = { powerdownRequested: false, panicked: false };
 

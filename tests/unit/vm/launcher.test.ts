@@ -5,9 +5,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EngineError } from '../../../engine/api/errors';
-import { launchQemu } from '../../../engine/vm/launcher';
-import { isAlive, waitForExit } from '../../../engine/vm/pidfile';
-import { vmRuntimePaths, type VmRuntimePaths } from '../../../engine/vm/runtime-dir';
+import { launchQemu } from '../../../engine/vm/runtime/launcher';
+import { isAlive, waitForExit } from '../../../engine/vm/runtime/pidfile';
+import { vmRuntimePaths, type VmRuntimePaths } from '../../../engine/vm/runtime/paths';
 import { killProcessesUnder } from '../../support/leaks';
 
 const FAKE = fileURLToPath(new URL('./fixtures/fake-qemu.mjs', import.meta.url));

@@ -3,7 +3,7 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { findProcessesWithArg, findRunningQemu, isAlive, isOurQemu, readPidFile, waitForExit } from '../../../engine/vm/pidfile';
+import { findProcessesWithArg, findRunningQemu, isAlive, isOurQemu, readPidFile, waitForExit } from '../../../engine/vm/runtime/pidfile';
 
 const children: ChildProcess[] = [];
 const dirs: string[] = [];

@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import { auxvValue, clockTicksPerSecond, pageSize, parseKbField, parseProcStat, parseStatmResidentPages, ProcessSampler, readMemory } from '../../../engine/vm/proc-stats';
+import { auxvValue, clockTicksPerSecond, pageSize, parseKbField, parseProcStat, parseStatmResidentPages, ProcessSampler, readMemory } from '../../../engine/vm/stats/proc';
 
 function auxv(entries: [number, number][]): Uint8Array {
   const buffer = Buffer.alloc((entries.length + 1) * 16);

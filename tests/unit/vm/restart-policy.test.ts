@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RestartPolicy } from '../../../engine/vm/restart-policy';
+import { RestartPolicy } from '../../../engine/vm/supervision/restart-policy';
 
 describe('RestartPolicy', () => {
   it('backs off exponentially, caps the delay and gives up after too many crashes', () => {

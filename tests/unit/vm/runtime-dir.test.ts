@@ -2,7 +2,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MAX_SOCKET_PATH_BYTES, prepareRuntimeDir, vmRuntimePaths } from '../../../engine/vm/runtime-dir';
+import { MAX_SOCKET_PATH_BYTES, prepareRuntimeDir, vmRuntimePaths } from '../../../engine/vm/runtime/paths';
 
 const ID = '0b5a6a34-7f6e-4f5e-9a51-3c2f6d1e9b10';
 const made: string[] = [];

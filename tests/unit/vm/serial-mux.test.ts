@@ -4,10 +4,10 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { OutputHistory } from '../../../engine/vm/serial-mux/output-history';
-import { connectSerialConsole, serialConsoleEndpoint } from '../../../engine/vm/serial-mux/serial-console';
-import { SerialMux, type SerialMuxOptions } from '../../../engine/vm/serial-mux/serial-mux';
-import { claimSocketPath } from '../../../engine/vm/serial-mux/socket-file';
+import { OutputHistory } from '../../../engine/vm/supervision/serial-mux/output-history';
+import { connectSerialConsole, serialConsoleEndpoint } from '../../../engine/vm/supervision/serial-mux/serial-console';
+import { SerialMux, type SerialMuxOptions } from '../../../engine/vm/supervision/serial-mux/serial-mux';
+import { claimSocketPath } from '../../../engine/vm/supervision/serial-mux/socket-file';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -1,8 +1,8 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createEventBus } from '../../../engine/api/events';
 import type { VmStats } from '../../../engine/api/vm-api';
-import type { VmStatsSample } from '../../../engine/vm/stats';
-import { STATS_BATCH_WINDOW_MS, StatsBatcher } from '../../../engine/vm/stats-batch';
+import type { VmStatsSample } from '../../../engine/vm/stats/collector';
+import { STATS_BATCH_WINDOW_MS, StatsBatcher } from '../../../engine/vm/stats/batch';
 import { publishVmEvents } from '../../../engine/vm/vm-service';
 
 function sample(at: number, cpuPercent = 1): VmStatsSample {

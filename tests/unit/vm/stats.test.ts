@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { QmpBlockStats } from '../../../engine/qemu/qmp';
 import { tapNamesFromInfoNetwork } from '../../../engine/qemu/qmp';
-import { sumBlockStats } from '../../../engine/vm/stats';
+import { sumBlockStats } from '../../../engine/vm/stats/collector';
 
 function entry(read: number, write: number, ids: { qdev?: string; device?: string }): QmpBlockStats {
   const stats = { rd_bytes: read, wr_bytes: write } as QmpBlockStats['stats'];

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SUPERVISOR_V8_FLAGS, supervisorForkExecArgv, supervisorUtilityExecArgv } from '../../../engine/vm/supervisor-flags';
+import { SUPERVISOR_V8_FLAGS, supervisorForkExecArgv, supervisorUtilityExecArgv } from '../../../engine/vm/supervision/supervisor-flags';
 import { utilityWorkerFactory } from '../../../main/electron/utility-worker';
 import { fakeUtilityProcess } from '../electron/fakes';
 

@@ -4,10 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { QmpClient } from '../../../engine/qemu/qmp';
-import { vmRuntimePaths } from '../../../engine/vm/runtime-dir';
-import { VmStatsCollector } from '../../../engine/vm/stats';
-import { statsDelay, VmSupervisor } from '../../../engine/vm/supervisor';
-import type { SupervisorToHost } from '../../../engine/vm/supervisor-protocol';
+import { vmRuntimePaths } from '../../../engine/vm/runtime/paths';
+import { VmStatsCollector } from '../../../engine/vm/stats/collector';
+import { statsDelay, VmSupervisor } from '../../../engine/vm/supervision/supervisor';
+import type { SupervisorToHost } from '../../../engine/vm/supervision/supervisor-protocol';
 import { FakeQmpServer, type FakePeer, type Json } from '../qmp/fake-qmp-server';
 
 const VM_ID = '6f1d0c4e-2b7a-4d1e-9c3a-5e8f7a6b4c21';

@@ -9,16 +9,16 @@ import { vmEvents, vmSummarySchema } from '../../../engine/api/vm-api';
 import type { ConsoleGateway } from '../../../engine/console-gateway';
 import { createVmDefinition, type VmDefinition } from '../../../engine/model';
 import { localChangeListenerCount } from '../../../engine/store/local-changes';
-import { isTemplate } from '../../../engine/vm/clone/template';
+import { isTemplate } from '../../../engine/vm/ops/clone/template';
 import { VmManager, type VmListEntry, type VmManagerEvent } from '../../../engine/vm/manager';
-import { waitForExit } from '../../../engine/vm/pidfile';
-import { VmRegistry } from '../../../engine/vm/registry';
-import { writeLastExit } from '../../../engine/vm/runtime-records';
-import { savedAt, writeSavedStateRecord } from '../../../engine/vm/save-restore/saved-state';
-import { probeVmStatus } from '../../../engine/vm/status';
+import { waitForExit } from '../../../engine/vm/runtime/pidfile';
+import { VmRegistry } from '../../../engine/vm/definitions/registry';
+import { writeLastExit } from '../../../engine/vm/runtime/records';
+import { savedAt, writeSavedStateRecord } from '../../../engine/vm/ops/save-restore/saved-state';
+import { probeVmStatus } from '../../../engine/vm/runtime/probe';
 import { createVmService, publishVmEvents } from '../../../engine/vm/vm-service';
-import { openVmStore, vmStoreRoot } from '../../../engine/vm/vm-store';
-import type { VmWorker, WorkerFactory } from '../../../engine/vm/worker';
+import { openVmStore, vmStoreRoot } from '../../../engine/vm/definitions/store';
+import type { VmWorker, WorkerFactory } from '../../../engine/vm/supervision/worker';
 import { describeExitReason } from '../../../engine/vm/states';
 import { createTempHome, type TempHome } from '../../support/leaks';
 import { waitFor } from '../../support/vm-helpers';
@@ -208,7 +208,7 @@ describe('VmManager.list from memory', () => {
     const vms = await openManager({ events });
 
     // A real second process writing through its own store (what `virtdesk vm create` does).
-    const script = `import { openVmStore } from ${JSON.stringify(fileURLToPath(new URL('../../../engine/vm/vm-store.ts', import.meta.url)))};
+    const script = `import { openVmStore } from ${JSON.stringify(fileURLToPath(new URL('../../../engine/vm/definitions/store.ts', import.meta.url)))};
       import { createVmDefinition } from ${JSON.stringify(fileURLToPath(new URL('../../../engine/model/index.ts', import.meta.url)))};
       const store = openVmStore(process.argv[1]);
       const def = await store.create(createVmDefinition({ name: 'from-cli', accelerator: 'tcg', nics: [] }));

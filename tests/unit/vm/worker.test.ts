@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { forkWorkerFactory, type VmWorker, type WorkerExit } from '../../../engine/vm/worker';
+import { forkWorkerFactory, type VmWorker, type WorkerExit } from '../../../engine/vm/supervision/worker';
 
 const ENTRY = fileURLToPath(new URL('./fixtures/echo-worker.ts', import.meta.url));
 const factory = forkWorkerFactory({ execArgv: ['--import', 'tsx'] });
