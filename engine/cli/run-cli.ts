@@ -1,4 +1,4 @@
-import { EngineError } from '../api/errors';
+import { diskFullError, EngineError } from '../api/errors';
 import { ENGINE_VERSION } from '../version';
 import type { CliCommand, CliIo } from './command';
 
@@ -38,7 +38,8 @@ export async function runCli(argv: readonly string[], commands: readonly CliComm
   }
   try {
     return await match.run(args, io);
-  } catch (error) {
+  } catch (thrown) {
+    const error = diskFullError(thrown) ?? thrown;
     if (error instanceof UsageError) {
       io.stderr(`virtdesk ${match.path.join(' ')}: ${error.message}\nUsage: ${match.usage}\n`);
       return 2;

@@ -82,9 +82,28 @@ export class EngineError extends Error {
   }
 }
 
+/**
+ * A write that failed because its disk is full (ENOSPC, or EDQUOT: the user's quota), said as
+ * what failed and what to do; undefined for any other error. Node's fs errors name the path.
+ */
+export function diskFullError(error: unknown): EngineError | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, path } = error as { code?: unknown; path?: unknown };
+  if (code !== 'ENOSPC' && code !== 'EDQUOT') return undefined;
+  const where = typeof path === 'string' && path.includes('/') ? path.slice(0, path.lastIndexOf('/')) || '/' : undefined;
+  const full = code === 'EDQUOT' ? 'your disk quota there is used up' : 'it is full';
+  return new EngineError(
+    'resource-exhausted',
+    where ? `Could not write ${path as string}: the disk holding ${where} is full (${full}).` : `Could not write a file: the disk it is on is full (${full}).`,
+    { hint: 'Free some space on that disk (unused disk images, snapshots, saved states, old ISOs), then try again.', cause: error },
+  );
+}
+
 /** Turns anything thrown into ErrorInfo without leaking stack traces across the boundary. */
 export function toErrorInfo(error: unknown): ErrorInfo {
   if (error instanceof EngineError) return error.toInfo();
+  const full = diskFullError(error);
+  if (full) return full.toInfo();
   const message = error instanceof Error ? error.message : String(error);
   return { code: 'internal', message: `Internal error: ${message}` };
 }

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { open, readFile, stat, unlink } from 'node:fs/promises';
 import { hostname, uptime } from 'node:os';
-import { EngineError } from '../api/errors';
+import { diskFullError, EngineError } from '../api/errors';
 
 /** What a lock file holds: who took it and when. */
 export interface LockHolder {
@@ -86,13 +86,17 @@ async function tryCreate(path: string, holder: LockHolder): Promise<boolean> {
     handle = await open(path, 'wx', 0o644);
   } catch (error) {
     if (isCode(error, 'EEXIST')) return false;
-    throw new EngineError('unavailable', `Could not create the lock file ${path}: ${(error as Error).message}`, { cause: error });
+    throw diskFullError(error) ?? new EngineError('unavailable', `Could not create the lock file ${path}: ${(error as Error).message}`, { cause: error });
   }
   try {
     await handle.writeFile(JSON.stringify(holder) + '\n', 'utf8');
-  } finally {
+  } catch (error) {
+    // An empty lock file would block everyone for seconds; it names no holder, so it is ours to remove.
     await handle.close();
+    await unlink(path).catch(() => undefined);
+    throw diskFullError(Object.assign(error as object, { path })) ?? error;
   }
+  await handle.close();
   return true;
 }
 
