@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { toErrorInfo } from '../../engine/api/errors';
 import { createVmDefinition } from '../../engine/model';
-import { openVmStore } from '../../engine/vm/vm-store';
+import { openVmStore } from '../../engine/vm/definitions/store';
 import { ensureTestGuest, type TestGuest } from '../guest/guest';
 import { createTempHome, type TempHome } from '../support/leaks';
 
