@@ -1,6 +1,7 @@
 import type { CliCommand } from '../engine/cli/command';
 import { processIo } from '../engine/cli/command';
 import { commandsFor, engineCommandGroups, type CommandGroup } from '../engine/cli/commands';
+import { runWithConnectOption } from '../engine/cli/connected-cli';
 import { runCli } from '../engine/cli/run-cli';
 
 /**
@@ -22,7 +23,7 @@ export function virtdeskCommandGroups(entryUrl: string): readonly CommandGroup[]
   return [...engineCommandGroups, { prefixes: [['serve']], load: async () => [serve(entryUrl)] }];
 }
 
-/** Runs one `virtdesk` command line, loading only the command group it needs. */
+/** Runs one `virtdesk` command line, loading only the command group it needs; `-c CONNECTION` runs it on libvirt. */
 export async function runVirtdesk(argv: readonly string[], entryUrl: string): Promise<number> {
-  return runCli(argv, await commandsFor(argv, virtdeskCommandGroups(entryUrl)), processIo);
+  return runWithConnectOption(argv, processIo, async (rest) => runCli(rest, await commandsFor(rest, virtdeskCommandGroups(entryUrl)), processIo));
 }

@@ -24,6 +24,7 @@ export const engineCommandGroups: readonly CommandGroup[] = [
     load: async () => (await import('./storage-commands')).storageCommands,
   },
   { prefixes: [['net'], ['vm', 'port-forward']], load: async () => (await import('./net-commands')).netCommands },
+  { prefixes: [['conn']], load: async () => (await import('./conn-commands')).connCommands },
 ];
 
 function matchLength(argv: readonly string[], prefix: readonly string[]): number {

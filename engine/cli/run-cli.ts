@@ -11,7 +11,7 @@ function helpText(commands: readonly CliCommand[]): string {
   const groups = [...new Set(commands.map((c) => c.path[0]))];
   const sorted = [...commands].sort((a, b) => groups.indexOf(a.path[0]) - groups.indexOf(b.path[0]));
   const lines = sorted.map((c) => `  virtdesk ${c.path.join(' ').padEnd(width)}  ${c.summary}`);
-  return `Virtdesk ${ENGINE_VERSION}: manage QEMU/KVM virtual machines.\n\nUsage:\n${lines.join('\n')}\n\nRun \`virtdesk COMMAND --help\` for a command's options.\n`;
+  return `Virtdesk ${ENGINE_VERSION}: manage QEMU/KVM virtual machines.\n\nUsage:\n${lines.join('\n')}\n\nRun \`virtdesk COMMAND --help\` for a command's options.\nAdd \`-c NAME|URI\` to run vm and host commands on a libvirt connection (see \`virtdesk conn list\`).\n`;
 }
 
 /** Picks the command whose path is the longest prefix of argv and runs it. */

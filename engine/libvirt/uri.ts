@@ -1,4 +1,4 @@
-import { EngineError } from '../api/errors.ts';
+import { EngineError } from '../api/errors';
 
 /** A libvirt URI Virtdesk can open, split into what the transport and the daemon need. */
 export interface LibvirtUri {

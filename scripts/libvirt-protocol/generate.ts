@@ -11,7 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseXdr, type XDefinition, type XField, type XProtocol, type XType } from './parse-x.ts';
+import { parseXdr, type XDefinition, type XField, type XProtocol, type XType } from './parse-x';
 
 export const LIBVIRT_VERSION = '9.0.0';
 export const XDR_FILES = ['virnetprotocol.x', 'virkeepaliveprotocol.x', 'remote_protocol.x'] as const;
@@ -124,7 +124,7 @@ function emitTypes(protocol: XProtocol): string {
 }
 
 function emitSchema(protocol: XProtocol): string {
-  const lines = [HEADER, "import type { XdrSchema } from '../../xdr/schema.ts';", '', 'export const xdrSchemas: Readonly<Record<string, XdrSchema>> = {'];
+  const lines = [HEADER, "import type { XdrSchema } from '../../xdr/schema';", '', 'export const xdrSchemas: Readonly<Record<string, XdrSchema>> = {'];
   for (const definition of protocol.definitions) lines.push(`  ${definition.name}: ${definitionSchema(definition)},`);
   lines.push('};');
   return lines.join('\n') + '\n';

@@ -1,8 +1,8 @@
 // One open libvirt connection with typed wrappers for the calls Virtdesk makes.
-import { DOMAIN_EVENT_ID, LIFECYCLE_EVENTS, domainRef, stateName, typedParamValue, uuidBytes, wireDomain, type DomainEvent, type DomainRef, type DomainState } from '../domains/domain-types.ts';
-import type { XdrTypeMap } from '../protocol/protocol.ts';
-import type { CallOptions, RpcClient, RpcEvent } from '../rpc/client.ts';
-import type { LibvirtUri } from '../uri.ts';
+import { DOMAIN_EVENT_ID, LIFECYCLE_EVENTS, domainRef, stateName, typedParamValue, uuidBytes, wireDomain, type DomainEvent, type DomainRef, type DomainState } from '../domains/domain-types';
+import type { XdrTypeMap } from '../protocol/protocol';
+import type { CallOptions, RpcClient, RpcEvent } from '../rpc/client';
+import type { LibvirtUri } from '../uri';
 
 export interface DomainStatsRecord {
   domain: DomainRef;

@@ -1,14 +1,14 @@
 // Opens a libvirt connection: the transport the URI names, libvirt's handshake (auth, keepalive,
 // CONNECT_OPEN), all within one time budget.
 import { existsSync } from 'node:fs';
-import { EngineError } from '../../api/errors.ts';
-import { RpcClient, type KeepaliveOptions } from '../rpc/client.ts';
-import type { ByteChannel } from '../transport/channel.ts';
-import { SshError, openSshChannel } from '../transport/ssh.ts';
-import { explainSshFailure } from '../transport/ssh-failure.ts';
-import { connectUnixSocket } from '../transport/unix-socket.ts';
-import { localSocketCandidates, parseLibvirtUri, remoteSocket, type LibvirtUri } from '../uri.ts';
-import { LibvirtConnection } from './libvirt-connection.ts';
+import { EngineError } from '../../api/errors';
+import { RpcClient, type KeepaliveOptions } from '../rpc/client';
+import type { ByteChannel } from '../transport/channel';
+import { SshError, openSshChannel } from '../transport/ssh';
+import { explainSshFailure } from '../transport/ssh-failure';
+import { connectUnixSocket } from '../transport/unix-socket';
+import { localSocketCandidates, parseLibvirtUri, remoteSocket, type LibvirtUri } from '../uri';
+import { LibvirtConnection } from './libvirt-connection';
 
 export interface OpenOptions {
   /** Budget for the transport and the handshake together. */
@@ -22,6 +22,8 @@ export interface OpenOptions {
   sshControlDir: string;
   /** Extra ssh `-o` options. */
   sshOptions?: string[];
+  /** An ssh_config used instead of ~/.ssh/config (`ssh -F`; VIRTDESK_SSH_CONFIG for the CLI). */
+  sshConfigFile?: string;
   env?: NodeJS.ProcessEnv;
 }
 
@@ -73,7 +75,7 @@ async function openChannel(uri: LibvirtUri, options: OpenOptions, timeoutMs: num
   if (uri.transport === 'ssh') {
     return openSshChannel(
       { host: uri.host!, ...(uri.user ? { user: uri.user } : {}), ...(uri.port ? { port: uri.port } : {}), ...(uri.keyfile ? { keyfile: uri.keyfile } : {}) },
-      { remoteUri: uri.serverUri, remoteSocket: remoteSocket(uri), controlDir: options.sshControlDir, ...(options.sshOptions ? { sshOptions: options.sshOptions } : {}) },
+      { remoteUri: uri.serverUri, remoteSocket: remoteSocket(uri), controlDir: options.sshControlDir, ...(options.sshOptions ? { sshOptions: options.sshOptions } : {}), ...(options.sshConfigFile ? { sshConfigFile: options.sshConfigFile } : {}) },
     );
   }
   const candidates = localSocketCandidates(uri, options.env);

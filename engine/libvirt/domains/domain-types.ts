@@ -1,4 +1,4 @@
-import type { XdrTypeMap } from '../protocol/protocol.ts';
+import type { XdrTypeMap } from '../protocol/protocol';
 
 /** A domain as libvirt names it on the wire: name, UUID, and its id while running (-1 when not). */
 export interface DomainRef {

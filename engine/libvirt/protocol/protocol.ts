@@ -1,12 +1,12 @@
 // libvirt's remote protocol, pinned to the version scripts/libvirt-protocol/generate.ts read.
-import { XdrCodec } from '../xdr/codec.ts';
-import { remoteProcedures } from './generated/procedures.ts';
-import { xdrSchemas } from './generated/schema.ts';
-import type { XdrTypeMap } from './generated/types.ts';
+import { XdrCodec } from '../xdr/codec';
+import { remoteProcedures } from './generated/procedures';
+import { xdrSchemas } from './generated/schema';
+import type { XdrTypeMap } from './generated/types';
 
 export { remoteProcedures };
 export type { XdrTypeMap };
-export * from './generated/constants.ts';
+export * from './generated/constants';
 
 export const protocolCodec = new XdrCodec<XdrTypeMap>(xdrSchemas);
 

@@ -15,11 +15,11 @@ import {
   type ProcedureName,
   type RetOf,
   type XdrTypeMap,
-} from '../protocol/protocol.ts';
-import type { ByteChannel } from '../transport/channel.ts';
-import { LibvirtConnectionError, LibvirtError } from './errors.ts';
-import { PacketDecoder, encodePacket, type Packet, type PacketHeader } from './packet.ts';
-import { RpcStream } from './stream.ts';
+} from '../protocol/protocol';
+import type { ByteChannel } from '../transport/channel';
+import { LibvirtConnectionError, LibvirtError } from './errors';
+import { PacketDecoder, encodePacket, type Packet, type PacketHeader } from './packet';
+import { RpcStream } from './stream';
 
 export interface CallOptions {
   /** Milliseconds to wait for the reply; the client's default when not given. */

@@ -1,5 +1,5 @@
-import { EngineError, type ErrorCode } from '../../api/errors.ts';
-import type { XdrTypeMap } from '../protocol/protocol.ts';
+import { EngineError, type ErrorCode } from '../../api/errors';
+import type { XdrTypeMap } from '../protocol/protocol';
 
 // A few of libvirt's virErrorNumber values (include/libvirt/virterror.h), named where Virtdesk
 // maps them to its own error codes; every other code passes through as a number.

@@ -1,8 +1,8 @@
 // libvirt's RPC framing: a 4-byte big-endian length (counting itself), a virNetMessageHeader,
 // then the XDR payload.
-import { VIR_NET_MESSAGE_HEADER_MAX, VIR_NET_MESSAGE_MAX, protocolCodec } from '../protocol/protocol.ts';
-import type { XdrTypeMap } from '../protocol/protocol.ts';
-import { XdrReader } from '../xdr/reader.ts';
+import { VIR_NET_MESSAGE_HEADER_MAX, VIR_NET_MESSAGE_MAX, protocolCodec } from '../protocol/protocol';
+import type { XdrTypeMap } from '../protocol/protocol';
+import { XdrReader } from '../xdr/reader';
 
 export type PacketHeader = XdrTypeMap['virNetMessageHeader'];
 

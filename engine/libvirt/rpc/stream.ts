@@ -1,4 +1,4 @@
-import { VirNetMessageStatus } from '../protocol/protocol.ts';
+import { VirNetMessageStatus } from '../protocol/protocol';
 
 type SendPacket = (status: number, data?: Uint8Array) => void;
 

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
-import { EngineError } from '../../api/errors.ts';
-import { describeTarget, type SshError, type SshTarget } from './ssh.ts';
+import { EngineError } from '../../api/errors';
+import { describeTarget, type SshError, type SshTarget } from './ssh';
 
 /** The host's key fingerprints as ssh-keygen shows them, fetched with ssh-keyscan (empty when it cannot). */
 export function scanFingerprints(target: SshTarget, timeoutMs = 5000): Promise<string[]> {

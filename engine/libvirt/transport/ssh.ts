@@ -4,8 +4,8 @@
 // keys are checked strictly; one master connection per host is shared (ControlMaster).
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
-import { EngineError } from '../../api/errors.ts';
-import type { ByteChannel } from './channel.ts';
+import { EngineError } from '../../api/errors';
+import type { ByteChannel } from './channel';
 
 export interface SshTarget {
   host: string;
@@ -26,6 +26,8 @@ export interface SshChannelOptions {
   controlPersistSeconds?: number;
   /** Extra `-o` options (tests point UserKnownHostsFile at their own file). */
   sshOptions?: string[];
+  /** An ssh_config file used instead of ~/.ssh/config (`ssh -F`). */
+  sshConfigFile?: string;
   sshBinary?: string;
 }
 
@@ -42,7 +44,7 @@ export function remoteProxyCommand(remoteUri: string, remoteSocket: string): str
 }
 
 export function sshArguments(target: SshTarget, options: SshChannelOptions, command: string[]): string[] {
-  const args: string[] = [];
+  const args: string[] = options.sshConfigFile ? ['-F', options.sshConfigFile] : [];
   if (target.port !== undefined) args.push('-p', String(target.port));
   if (target.user !== undefined) args.push('-l', target.user);
   if (target.keyfile !== undefined) args.push('-i', target.keyfile);
@@ -86,7 +88,12 @@ export function openSshChannel(target: SshTarget, options: SshChannelOptions): B
     child.once('error', (error) => settle(new SshError(`Could not run ssh: ${error.message}`, '', target)));
     child.once('exit', (code, signal) => {
       // Give the last stderr lines a moment to arrive.
-      setTimeout(() => settle(code === 0 ? undefined : new SshError(`ssh to ${describeTarget(target)} ended (${signal ?? `exit ${code}`})`, stderr, target)), 20);
+      setTimeout(() => {
+        settle(code === 0 ? undefined : new SshError(`ssh to ${describeTarget(target)} ended (${signal ?? `exit ${code}`})`, stderr, target));
+        // The master may hold these pipes' other ends for its ControlPersist time: let go of them.
+        child.stdout.destroy();
+        child.stderr.destroy();
+      }, 20);
     });
   });
   child.stdin.on('error', () => { /* reported by the exit */ });
@@ -112,9 +119,10 @@ function lastLines(text: string): string {
 }
 
 /** Ends the shared master connection to a host, if one runs (ssh -O exit). */
-export function closeSshMaster(target: SshTarget, controlDir: string, sshBinary = 'ssh'): Promise<void> {
+export function closeSshMaster(target: SshTarget, controlDir: string, sshConfigFile?: string): Promise<void> {
   return new Promise((resolve) => {
-    const child = spawn(sshBinary, [
+    const child = spawn('ssh', [
+      ...(sshConfigFile ? ['-F', sshConfigFile] : []),
       ...(target.port !== undefined ? ['-p', String(target.port)] : []),
       ...(target.user !== undefined ? ['-l', target.user] : []),
       '-o', `ControlPath=${controlDir}/%C`, '-O', 'exit', '--', target.host,

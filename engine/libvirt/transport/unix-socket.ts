@@ -1,6 +1,6 @@
 import { connect } from 'node:net';
-import { EngineError } from '../../api/errors.ts';
-import type { ByteChannel } from './channel.ts';
+import { EngineError } from '../../api/errors';
+import type { ByteChannel } from './channel';
 
 /** Connects to a libvirt daemon's unix socket. */
 export function connectUnixSocket(path: string, options: { timeoutMs: number; signal?: AbortSignal }): Promise<ByteChannel> {

@@ -1,7 +1,7 @@
-import { XdrReader } from './reader.ts';
-import { XDR_PRIMITIVES, type XdrField, type XdrSchema } from './schema.ts';
-import { XdrWriter } from './writer.ts';
-import { XdrError } from './xdr-error.ts';
+import { XdrReader } from './reader';
+import { XDR_PRIMITIVES, type XdrField, type XdrSchema } from './schema';
+import { XdrWriter } from './writer';
+import { XdrError } from './xdr-error';
 
 const utf8 = new TextDecoder('utf-8', { fatal: false });
 

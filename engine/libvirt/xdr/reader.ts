@@ -1,4 +1,4 @@
-import { XdrError } from './xdr-error.ts';
+import { XdrError } from './xdr-error';
 
 // Reads XDR's big-endian 4-byte units from a buffer, refusing to read past its end.
 export class XdrReader {
