@@ -1,5 +1,6 @@
 import type * as z from 'zod';
 import { EngineError } from './errors';
+import { formatBytes } from '../model/bytes';
 
 /**
  * Largest RPC message a host accepts, in bytes of JSON text. The page's largest call (a whole VM
@@ -75,15 +76,6 @@ export function utf8Length(text: string): number {
   return bytes;
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} bytes`;
-  if (bytes < 1024 * 1024) return `${trim(bytes / 1024)} KiB`;
-  return `${trim(bytes / (1024 * 1024))} MiB`;
-}
-
-function trim(value: number): string {
-  return value.toFixed(1).replace(/\.0$/, '');
-}
 
 function capitalize(text: string): string {
   return text.charAt(0).toUpperCase() + text.slice(1);

@@ -4,7 +4,8 @@ import { EngineError } from '../api/errors';
 import { IsoLibrary, type IsoListItem } from '../storage/iso/iso-library';
 import { isUnknownOs, type OsDetection } from '../storage/iso/detect-os';
 import { CREATABLE_FORMATS, PREALLOCATION_MODES, type CreatableFormat, type Preallocation } from '../storage/qemu-img/types';
-import { formatSize, parseSize } from '../storage/size';
+import { formatBytes } from '../model/bytes';
+import { parseSize } from '../storage/size';
 import { StorageService } from '../storage/storage-service';
 import type { UsageResolver } from '../storage/usage';
 import { attachDisk, changeCdromMedia, detachDisk, type MediaChangeResult } from '../storage/vm-media/vm-media';
@@ -91,8 +92,8 @@ function describeVolume(v: Volume): string {
     ['Pool', v.pool],
     ['Path', v.path],
     ['Format', v.format],
-    ['Virtual size', `${formatSize(v.virtualSize)} (${v.virtualSize} bytes)`],
-    ['Allocation', formatSize(v.allocation)],
+    ['Virtual size', `${formatBytes(v.virtualSize)} (${v.virtualSize} bytes)`],
+    ['Allocation', formatBytes(v.allocation)],
   ];
   if (v.referenceTo) rows.push(['Refers to', v.referenceTo]);
   if (v.backingPath) rows.push(['Backing file', `${v.backingPath} (${v.backingFormat ?? 'format not recorded'})`]);
@@ -111,7 +112,7 @@ function describeDetection(d: OsDetection): string {
     return `unknown: ${d.reason}${candidates}`;
   }
   const r = d.recommended;
-  const parts = [r.memoryMiB !== undefined ? `${r.memoryMiB} MiB RAM` : undefined, r.vcpus !== undefined ? `${r.vcpus} vCPU` : undefined, r.diskBytes !== undefined ? `${formatSize(r.diskBytes)} disk` : undefined].filter(Boolean);
+  const parts = [r.memoryMiB !== undefined ? `${r.memoryMiB} MiB RAM` : undefined, r.vcpus !== undefined ? `${r.vcpus} vCPU` : undefined, r.diskBytes !== undefined ? `${formatBytes(r.diskBytes)} disk` : undefined].filter(Boolean);
   return `${d.name} (${d.osId})${parts.length ? `; recommended ${parts.join(', ')}` : ''}`;
 }
 
@@ -125,7 +126,7 @@ const poolList: CliCommand = {
     const { values } = parse(args, {}, { min: 0, max: 0, names: '' });
     const result = await storage(io).listPools();
     if (values.json) return printJson(io, result);
-    const rows = [['NAME', 'FREE', 'PATH'], ...result.pools.map((p) => [p.name, p.available ? formatSize(p.freeBytes ?? 0) : 'unavailable', p.path])];
+    const rows = [['NAME', 'FREE', 'PATH'], ...result.pools.map((p) => [p.name, p.available ? formatBytes(p.freeBytes ?? 0) : 'unavailable', p.path])];
     io.stdout(table(rows));
     for (const problem of result.problems) io.stderr(`warning: ${problem}\n`);
     return 0;
@@ -176,7 +177,7 @@ const imageList: CliCommand = {
     }
     const rows = [
       ['NAME', 'FORMAT', 'SIZE', 'ALLOCATED', 'BACKING', 'USED BY'],
-      ...volumes.map((v) => [v.name, v.problem ? 'unreadable' : v.format, formatSize(v.virtualSize), formatSize(v.allocation), v.backingPath ?? '-', v.usedBy.map((u) => u.vmName).join(',') || '-']),
+      ...volumes.map((v) => [v.name, v.problem ? 'unreadable' : v.format, formatBytes(v.virtualSize), formatBytes(v.allocation), v.backingPath ?? '-', v.usedBy.map((u) => u.vmName).join(',') || '-']),
     ];
     io.stdout(table(rows));
     return 0;
@@ -210,7 +211,7 @@ const imageCreate: CliCommand = {
     const { volume, warnings } = await storage(io).createVolume(request);
     warn(io, warnings);
     if (values.json) return printJson(io, { volume, warnings });
-    io.stdout(`Created ${volume.path} (${volume.format}, ${formatSize(volume.virtualSize)}).\n`);
+    io.stdout(`Created ${volume.path} (${volume.format}, ${formatBytes(volume.virtualSize)}).\n`);
     return 0;
   },
 };
@@ -229,7 +230,7 @@ const imageInfo: CliCommand = {
       const { info, rawSignature } = await probeImage(target, claimed, { env: io.env });
       if (values.json) return printJson(io, { info, ...(rawSignature ? { rawSignature } : {}) });
       const chain = info.chain.length > 1 ? `Backing chain  ${info.chain.map((i) => `${i.path} (${i.format})`).join(' → ')}\n` : '';
-      io.stdout(`Path           ${info.path}\nFormat         ${info.format}${rawSignature ? ` (${rawSignature})` : ''}\nVirtual size   ${formatSize(info.virtualSize)}\nAllocation     ${formatSize(info.actualSize)}\n${chain}`);
+      io.stdout(`Path           ${info.path}\nFormat         ${info.format}${rawSignature ? ` (${rawSignature})` : ''}\nVirtual size   ${formatBytes(info.virtualSize)}\nAllocation     ${formatBytes(info.actualSize)}\n${chain}`);
       return 0;
     }
     const { volume, info } = await storage(io).volumeInfo(str(values, 'pool') ?? 'default', target);
@@ -259,7 +260,7 @@ const imageResize: CliCommand = {
     const result = await service.resizeVolume({ pool, name, sizeBytes, force: values.force === true, allowOvercommit: values.overcommit === true });
     warn(io, result.warnings);
     if (values.json) return printJson(io, result);
-    io.stdout(`Resized ${result.volume.name} from ${formatSize(result.previousSize)} to ${formatSize(result.volume.virtualSize)}.\n`);
+    io.stdout(`Resized ${result.volume.name} from ${formatBytes(result.previousSize)} to ${formatBytes(result.volume.virtualSize)}.\n`);
     return 0;
   },
 };
@@ -289,7 +290,7 @@ async function copyCommand(args: string[], io: CliIo, kind: 'convert' | 'clone')
   progress.done();
   warn(io, warnings);
   if (json) return printJson(io, { volume, warnings });
-  io.stdout(volume.backingPath ? `Created linked clone ${volume.path} on top of ${volume.backingPath}.\n` : `Created ${volume.path} (${volume.format}, ${formatSize(volume.virtualSize)}).\n`);
+  io.stdout(volume.backingPath ? `Created linked clone ${volume.path} on top of ${volume.backingPath}.\n` : `Created ${volume.path} (${volume.format}, ${formatBytes(volume.virtualSize)}).\n`);
   return 0;
 }
 
@@ -338,7 +339,7 @@ const imageImport: CliCommand = {
     progress.done();
     warn(io, warnings);
     if (json) return printJson(io, { volume, warnings });
-    io.stdout(`Imported ${volume.name} (${volume.format}, ${formatSize(volume.virtualSize)}) into pool "${volume.pool}" by ${mode}.\n`);
+    io.stdout(`Imported ${volume.name} (${volume.format}, ${formatBytes(volume.virtualSize)}) into pool "${volume.pool}" by ${mode}.\n`);
     return 0;
   },
 };
@@ -373,7 +374,7 @@ const imageDownload: CliCommand = {
     const { volume } = await storage(io).downloadVolume(request);
     progress.done();
     if (json) return printJson(io, volume);
-    io.stdout(`Downloaded ${volume.path} (${volume.format}, ${formatSize(volume.virtualSize)}).\n`);
+    io.stdout(`Downloaded ${volume.path} (${volume.format}, ${formatBytes(volume.virtualSize)}).\n`);
     return 0;
   },
 };

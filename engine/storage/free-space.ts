@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { EngineError } from '../api/errors';
-import { formatSize } from './size';
+import { formatBytes } from '../model/bytes';
 
 /** Bytes an unprivileged user can still write in the file system holding `path`. */
 export async function freeBytes(path: string): Promise<number> {
@@ -25,15 +25,15 @@ export interface SpaceRequest {
  */
 export function checkSpace(where: string, free: number, request: SpaceRequest): string | undefined {
   if (request.allocation > free) {
-    throw new EngineError('resource-exhausted', `Not enough free space in ${where}: the image needs ${formatSize(request.allocation)} now, and only ${formatSize(free)} is free.`, {
+    throw new EngineError('resource-exhausted', `Not enough free space in ${where}: the image needs ${formatBytes(request.allocation)} now, and only ${formatBytes(free)} is free.`, {
       hint: 'Choose a smaller size, create a sparse image (preallocation off), or free some space.',
       details: { free, allocation: request.allocation, capacity: request.capacity },
     });
   }
   if (request.capacity > free) {
-    const warning = `The image may grow to ${formatSize(request.capacity)}, but only ${formatSize(free)} is free in ${where}; the guest will get I/O errors if it fills the disk.`;
+    const warning = `The image may grow to ${formatBytes(request.capacity)}, but only ${formatBytes(free)} is free in ${where}; the guest will get I/O errors if it fills the disk.`;
     if (!request.allowOvercommit) {
-      throw new EngineError('resource-exhausted', `Not enough free space in ${where}: a ${formatSize(request.capacity)} disk does not fit in the ${formatSize(free)} that is free.`, {
+      throw new EngineError('resource-exhausted', `Not enough free space in ${where}: a ${formatBytes(request.capacity)} disk does not fit in the ${formatBytes(free)} that is free.`, {
         hint: 'Choose a smaller size, or confirm the overcommit (--overcommit) for a sparse image that will only use space as the guest writes.',
         details: { free, allocation: request.allocation, capacity: request.capacity },
       });

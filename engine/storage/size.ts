@@ -40,16 +40,3 @@ export function parseSize(input: string | number): number {
   if (!Number.isSafeInteger(bytes)) throw invalid(input, 'it is too large');
   return bytes;
 }
-
-/** Bytes as a short human string: `10 GiB`, `1.5 TiB`, `512 B`. */
-export function formatSize(bytes: number): string {
-  const units = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'];
-  let value = bytes;
-  let index = 0;
-  while (Math.abs(value) >= 1024 && index < units.length - 1) {
-    value /= 1024;
-    index += 1;
-  }
-  const text = index === 0 || Number.isInteger(value) ? String(value) : value.toFixed(value < 10 ? 2 : 1).replace(/\.?0+$/, '');
-  return `${text} ${units[index]}`;
-}

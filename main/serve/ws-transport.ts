@@ -1,5 +1,6 @@
 import type { RawData, WebSocket } from 'ws';
-import { formatBytes, MAX_RPC_MESSAGE_BYTES } from '../../engine/api/json-bounds';
+import { MAX_RPC_MESSAGE_BYTES } from '../../engine/api/json-bounds';
+import { formatBytes } from '../../engine/model/bytes';
 import type { ServerMessage } from '../../engine/api/protocol';
 import type { Transport } from '../../engine/api/transport';
 import { decodeMessage, encodeMessage } from '../../engine/api/wire';

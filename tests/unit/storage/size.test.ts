@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../../engine/api/errors';
 import { checkSpace } from '../../../engine/storage/free-space';
-import { formatSize, parseSize } from '../../../engine/storage/size';
+import { formatBytes } from '../../../engine/model/bytes';
+import { parseSize } from '../../../engine/storage/size';
 
 function errorOf(fn: () => unknown): EngineError {
   try {
@@ -49,11 +50,23 @@ describe('parseSize', () => {
   });
 });
 
-describe('formatSize', () => {
+describe('formatBytes (the one byte formatter of engine and renderer)', () => {
   it('prints binary units', () => {
-    expect(formatSize(10 * 2 ** 30)).toBe('10 GiB');
-    expect(formatSize(1.5 * 2 ** 40)).toBe('1.5 TiB');
-    expect(formatSize(512)).toBe('512 B');
+    expect(formatBytes(10 * 2 ** 30)).toBe('10 GiB');
+    expect(formatBytes(1.5 * 2 ** 40)).toBe('1.5 TiB');
+    expect(formatBytes(512)).toBe('512 B');
+  });
+
+  it('keeps three significant digits and drops trailing zeros', () => {
+    expect(formatBytes(10e9)).toBe('9.31 GiB');
+    expect(formatBytes(12.34 * 2 ** 20)).toBe('12.3 MiB');
+    expect(formatBytes(123.4 * 2 ** 20)).toBe('123 MiB');
+    expect(formatBytes(1.5 * 1024)).toBe('1.5 KiB');
+    expect(formatBytes(0)).toBe('0 B');
+  });
+
+  it('moves to the next unit when rounding reaches 1024', () => {
+    expect(formatBytes(1023.7 * 2 ** 20)).toBe('1 GiB');
   });
 });
 

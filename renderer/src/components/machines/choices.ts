@@ -1,5 +1,5 @@
 import { vmDetailsSchema } from '../../../../engine/api/vm-api';
-import type { Cdrom, Disk, Nic, VmDefinition } from './types';
+import type { Cdrom, Disk, Nic, VmDefinition } from '../../lib/machines/types';
 
 /**
  * The values each enumerated field of a definition accepts, read from the engine's own schema

@@ -1,5 +1,5 @@
 import { problemsOf, type Problem } from '../common/errors';
-import { jsonEqual, mergePatch } from '../../components/machines/merge-patch';
+import { jsonEqual, mergePatch } from '../machines/merge-patch';
 import type { VmDetailsModel } from './vms-details.svelte';
 
 /**

@@ -1,6 +1,6 @@
 import type { VmDetails, VmSummary } from '../../../../engine/api/vm-api';
 import { errorText, problemsOf } from '../common/errors';
-import type { VmDefinition } from '../../components/machines/types';
+import type { VmDefinition } from '../machines/types';
 import type { VirtdeskClient } from '../api/client';
 import { detectedOs, WizardCatalog, type KnownOs } from './wizard-catalog.svelte';
 import { toWizardProblem, WIZARD_STEPS, type InstallSource, type WizardField, type WizardProblem, type WizardStepId } from './wizard-fields';

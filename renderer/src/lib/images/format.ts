@@ -1,16 +1,4 @@
-const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'] as const;
-
-/** 1536 → "1.5 KiB"; binary units, as qemu-img reports sizes. */
-export function formatBytes(bytes: number): string {
-  let value = bytes;
-  let unit = 0;
-  while (Math.abs(value) >= 1024 && unit < UNITS.length - 1) {
-    value /= 1024;
-    unit++;
-  }
-  const digits = unit === 0 || value >= 100 || Number.isInteger(value) ? 0 : 1;
-  return `${value.toFixed(digits)} ${UNITS[unit]}`;
-}
+export { formatBytes } from '../../../../engine/api/units';
 
 export const SIZE_UNITS = ['MiB', 'GiB', 'TiB'] as const;
 export type SizeUnit = (typeof SIZE_UNITS)[number];
