@@ -2,8 +2,8 @@ const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB'] as const;
 
 /**
  * Bytes for people, the one way everywhere (CLI, messages, the UI): binary units as qemu-img
- * reports them, whole values without decimals, else three significant digits with trailing
- * zeros dropped: `512 B`, `10 GiB`, `1.5 TiB`, `9.77 GiB`, `12.3 MiB`, `123 MiB`.
+ * reports them, one decimal below 100 and none from there, a trailing `.0` dropped:
+ * `512 B`, `10 GiB`, `1.5 TiB`, `9.3 GiB`, `12.3 MiB`, `123 MiB`.
  */
 export function formatBytes(bytes: number): string {
   let value = bytes;
@@ -13,10 +13,10 @@ export function formatBytes(bytes: number): string {
     unit++;
   }
   const size = Math.abs(value);
-  let text = Number(value.toFixed(size < 10 ? 2 : size < 100 ? 1 : 0));
+  let text = Number(value.toFixed(size < 100 ? 1 : 0));
   // 1023.7 MiB rounds to 1024 MiB, which is 1 GiB.
   if (Math.abs(text) >= 1024 && unit < UNITS.length - 1) {
-    text = Number((value / 1024).toFixed(2));
+    text = Number((value / 1024).toFixed(1));
     unit++;
   }
   return `${text} ${UNITS[unit]}`;

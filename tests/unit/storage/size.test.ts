@@ -57,8 +57,9 @@ describe('formatBytes (the one byte formatter of engine and renderer)', () => {
     expect(formatBytes(512)).toBe('512 B');
   });
 
-  it('keeps three significant digits and drops trailing zeros', () => {
-    expect(formatBytes(10e9)).toBe('9.31 GiB');
+  it('gives one decimal below 100, none from there, and drops a trailing .0', () => {
+    expect(formatBytes(10e9)).toBe('9.3 GiB');
+    expect(formatBytes(2 * 2 ** 30 + 1)).toBe('2 GiB');
     expect(formatBytes(12.34 * 2 ** 20)).toBe('12.3 MiB');
     expect(formatBytes(123.4 * 2 ** 20)).toBe('123 MiB');
     expect(formatBytes(1.5 * 1024)).toBe('1.5 KiB');
