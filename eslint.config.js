@@ -85,6 +85,16 @@ export default tseslint.config(
   { files: ['engine/**/*.ts'], rules: { 'no-restricted-imports': ['error', layering.engine] } },
   { files: ['engine/api/**/*.ts'], rules: { 'no-restricted-imports': ['error', layering.engineApi] } },
   {
+    // libvirt hosts run their own VMs: engine/libvirt never reaches into this computer's VM code.
+    files: ['engine/libvirt/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', {
+        ...layering.engine,
+        patterns: [...layering.engine.patterns, { group: ['**/vm', '**/vm/**', '!**/libvirt/**'], message: 'engine/libvirt never imports engine/vm: a libvirt host runs its own VMs.' }],
+      }],
+    },
+  },
+  {
     // The model and the pure validators it uses reach the renderer through engine/api.
     files: ['engine/model/**/*.ts', ...browserSafeNetworkFiles],
     rules: { 'no-restricted-imports': ['error', { paths: layering.engineApi.paths, patterns: layering.engine.patterns }] },

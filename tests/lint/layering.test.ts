@@ -24,6 +24,13 @@ describe('the import-direction rule (DESIGN.md house rule 1)', () => {
     expect(errors).toHaveLength(2);
   });
 
+  it('refuses engine/vm in engine/libvirt, and allows its own folders and the model', async () => {
+    const errors = await layeringErrors('engine/libvirt/bad.ts', "import { startVm } from '../vm/start';\nexport const x = startVm;\n");
+    expect(errors).toEqual([expect.stringContaining('engine/libvirt never imports engine/vm')]);
+    const allowed = await layeringErrors('engine/libvirt/connections/ok.ts', "import { a } from '../domains/domain-types';\nimport { b } from '../../model';\nexport const x = [a, b];\n");
+    expect(allowed).toEqual([]);
+  });
+
   it('refuses Node modules and engine internals in the renderer', async () => {
     const errors = await layeringErrors(
       'renderer/src/bad.ts',

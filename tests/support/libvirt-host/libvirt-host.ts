@@ -107,7 +107,6 @@ export async function startFakeHost(options: FakeHostOptions): Promise<FakeHost>
     `host_uuid = "${hostUuid}"`,
     'log_outputs = "3:file:/var/log/libvirt/libvirtd.log"',
     'unix_sock_rw_perms = "0700"',
-    'auth_unix_rw = "none"',
     '',
   ].join('\n'));
   // QEMU as root: with /dev/kvm root-only here, libvirt would otherwise re-probe QEMU on every define (50-90 s).
