@@ -16,6 +16,7 @@ packages=(
   xz-utils zstd     # kernel modules come compressed
   libvirt-daemon-system libvirt-clients   # libvirt connections: a real libvirtd, virsh to compare with
   openssh-server    # the fake remote libvirt hosts' sshd
+  netcat-openbsd    # nc: the ssh fallback for libvirt hosts without virt-ssh-helper
   libxml2-utils     # virt-xml-validate checks domain XML
   openssl           # a throw-away TLS certificate for serve --allow-remote tests
 )

@@ -99,6 +99,22 @@ describe.skipIf(shared.unavailable !== undefined)(`libvirt over qemu+ssh to a fa
     expect(error).toMatchObject({ code: 'permission-denied', details: { reason: 'host-key-changed', fingerprints: [shared.hostKeyFingerprint] } });
   });
 
+  it('falls back to nc on a host without virt-ssh-helper (libvirt before 6.8)', async () => {
+    // Hidden for new ssh sessions only: they start in the host's mount namespace, where /dev/null now covers it.
+    await inHost(['mount', '--bind', '/dev/null', '/usr/bin/virt-ssh-helper']);
+    const ncDir = path.join(work, 'ssh-nc');
+    try {
+      const connection = await openLibvirtConnection(shared.sshUri!, { ...options(), sshControlDir: ncDir });
+      const helpers = (await inHost(['pgrep', '-a', '-x', 'nc'])).trim();
+      expect(helpers).toMatch(/nc -q0 -U \/run\/libvirt\/libvirt-sock/);
+      expect(await connection.hostname()).toBe(shared.hostname);
+      await connection.close();
+    } finally {
+      await inHost(['umount', '/usr/bin/virt-ssh-helper']);
+      await closeSshMaster({ host: shared.address!, user: 'root' }, ncDir);
+    }
+  });
+
   it('marks a host that stops answering disconnected by keepalive within ~10 s, while a local connection answers', async () => {
     const frozenDir = path.join(work, 'ssh-frozen');
     const connection = await openLibvirtConnection(shared.sshUri!, { ...options(), sshControlDir: frozenDir });
