@@ -12,7 +12,7 @@ import { runCli } from '../engine/cli/run-cli';
 const serve = (entryUrl: string): CliCommand => ({
   path: ['serve'],
   summary: 'Serve the Virtdesk UI to a browser (headless host)',
-  usage: 'virtdesk serve [--port N] [--host 127.0.0.1] [--allow-remote --tls-cert FILE --tls-key FILE]',
+  usage: 'virtdesk serve [--port N] [--host 127.0.0.1] [--allow-remote --tls-cert FILE --tls-key FILE] [--session-idle-minutes 30] [--session-hours 12]',
   run: async (args, io) => {
     const { builtLocations, serveCommand } = await import('./serve/serve-command');
     return serveCommand.run(args, io, builtLocations(entryUrl));

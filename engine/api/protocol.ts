@@ -2,6 +2,12 @@ import * as z from 'zod';
 import { problemSchema } from '../model/problem-schema';
 import { ERROR_CODES } from './errors';
 
+/**
+ * WebSocket close code with which a host ends a connection because the browser session behind it
+ * ended (too old, or unused too long): the page then asks for a new launch link.
+ */
+export const SESSION_ENDED_CLOSE_CODE = 4001;
+
 /** Wire messages of the RPC. Both ends validate every message they receive against these. */
 const id = z.number().int().nonnegative();
 const name = z.string().min(1).max(128);

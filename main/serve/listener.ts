@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
+import { createServer as createHttpsServer, type ServerOptions as HttpsServerOptions } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { EngineError } from '../../engine/api/errors';
 import { loopbackNames, OriginPolicy } from './origin';
@@ -50,7 +50,9 @@ export async function listen(options: ListenOptions): Promise<Listener> {
   checkListenPolicy(options);
   let handler = (_request: IncomingMessage, response: ServerResponse) => answer(response, 503, 'Virtdesk is starting; reload in a moment.\n');
   const dispatch = (request: IncomingMessage, response: ServerResponse) => handler(request, response);
-  const server: Server = options.tls ? httpsServer(await readTls(options.tls), dispatch) : createHttpServer(dispatch);
+  // Checked every second (Node's default is 30 s), so header and request timeouts bite on time.
+  const timing = { connectionsCheckingInterval: 1000 };
+  const server: Server = options.tls ? httpsServer({ ...(await readTls(options.tls)), ...timing, handshakeTimeout: 10_000 }, dispatch) : createHttpServer(timing, dispatch);
   await new Promise<void>((resolve, reject) => {
     server.once('error', (error: NodeJS.ErrnoException) => reject(listenError(error, options)));
     server.listen(options.port, options.host, () => resolve());
@@ -85,7 +87,7 @@ async function readTls(tls: { certFile: string; keyFile: string }): Promise<{ ce
   return { cert: await read(tls.certFile, 'certificate'), key: await read(tls.keyFile, 'key') };
 }
 
-function httpsServer(tls: { cert: Buffer; key: Buffer }, dispatch: (request: IncomingMessage, response: ServerResponse) => void): Server {
+function httpsServer(tls: HttpsServerOptions, dispatch: (request: IncomingMessage, response: ServerResponse) => void): Server {
   try {
     return createHttpsServer(tls, dispatch);
   } catch (error) {

@@ -35,6 +35,8 @@ export const serveCommand = {
         'tls-cert': { type: 'string' },
         'tls-key': { type: 'string' },
         'renderer-root': { type: 'string' },
+        'session-idle-minutes': { type: 'string', default: '30' },
+        'session-hours': { type: 'string', default: '12' },
       },
       strict: true,
     });
@@ -43,6 +45,10 @@ export const serveCommand = {
     if ((values['tls-cert'] === undefined) !== (values['tls-key'] === undefined)) {
       throw new UsageError('--tls-cert and --tls-key go together');
     }
+    const sessions = {
+      idleMs: positive(values['session-idle-minutes'], '--session-idle-minutes') * 60_000,
+      maxAgeMs: positive(values['session-hours'], '--session-hours') * 3600_000,
+    };
     if (values['allow-remote']) {
       io.stderr('WARNING: --allow-remote serves the VMs of this machine to the network. Anyone with the launch URL controls them.\n');
     }
@@ -73,16 +79,28 @@ export const serveCommand = {
       rendererRoot: values['renderer-root'] ?? built.rendererRoot,
       host: values.host,
       port,
+      sessions,
+      onLaunchUrl: (url, why) => io.stdout(`${why}. A new launch URL: ${url}\n`),
       log: (line) => io.stderr(`[serve] ${line}\n`),
     });
     io.stdout(`Virtdesk is serving at ${server.url}\n`);
+    io.stdout(`(process ${process.pid}; \`kill -USR1 ${process.pid}\` prints a new launch URL)\n`);
+    const printNewUrl = () => io.stdout(`A new launch URL: ${server.newLaunchUrl()}\n`);
+    process.on('SIGUSR1', printNewUrl);
     await new Promise<void>((resolve) => {
       const stop = () => resolve();
       process.once('SIGINT', stop);
       process.once('SIGTERM', stop);
     });
+    process.off('SIGUSR1', printNewUrl);
     await server.close();
     await engine.close();
     return 0;
   },
 };
+
+function positive(text: string, flag: string): number {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`${flag} must be a number above 0, not "${text}"`);
+  return value;
+}

@@ -4,7 +4,9 @@ import { WebSocketServer } from 'ws';
 import { serveRpc } from '../../engine/api/rpc-server';
 import { virtdeskContract } from '../../engine/api/virtdesk-api';
 import type { Engine } from '../../engine/engine';
-import { SessionAuth } from './auth';
+import type { Socket } from 'node:net';
+import { SessionAuth, type SessionLifetime } from './auth';
+import { DEFAULT_CONNECTION_LIMITS, limitConnections, type ConnectionLimits } from './connection-limits';
 import { pipeWebSocketToUnixSocket } from './console-stream';
 import type { ConsoleTickets } from './console-tickets';
 import { listen, type ListenOptions, type Listener } from './listener';
@@ -20,6 +22,11 @@ export interface ServeOptions extends ListenOptions {
   rendererRoot: string;
   /** Already bound by `listen` (serve binds before its engine starts); otherwise bound here. */
   listener?: Listener;
+  connectionLimits?: Partial<ConnectionLimits>;
+  /** Default: 30 minutes unused, 12 hours at most. */
+  sessions?: SessionLifetime;
+  /** Told each fresh launch URL made after start-up (a session ended), to print where the user sees it. */
+  onLaunchUrl?: (url: string, why: string) => void;
   log?: (line: string) => void;
 }
 
@@ -28,6 +35,8 @@ export interface RunningServer {
   url: string;
   origin: string;
   auth: SessionAuth;
+  /** A fresh one-time launch URL (the previous unused one stops working). */
+  newLaunchUrl(): string;
   close(): Promise<void>;
 }
 
@@ -35,10 +44,22 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   const listener = options.listener ?? (await listen(options));
   const { server, secure, policy } = listener;
   const log = options.log ?? (() => {});
-  const auth = new SessionAuth();
   const scheme = secure ? 'https' : 'http';
+  const newLaunchUrl = () => `${listener.origin}/?token=${auth.rotateToken()}`;
+  const auth = new SessionAuth({
+    ...(options.sessions ? { lifetime: options.sessions } : {}),
+    onEnded: (count) => {
+      log(`${count === 1 ? 'a browser session' : `${count} browser sessions`} ended (unused or too old)`);
+      options.onLaunchUrl?.(newLaunchUrl(), 'A browser session ended');
+    },
+  });
+  const connections = limitConnections(server, secure, { ...DEFAULT_CONNECTION_LIMITS, ...options.connectionLimits }, log);
+  const lifetime = auth.lifetime;
+  const sweep = setInterval(() => auth.expire(), Math.max(250, Math.min(60_000, lifetime.idleMs / 4, lifetime.maxAgeMs / 4)));
+  sweep.unref();
 
   const handler = (request: IncomingMessage, response: ServerResponse) => {
+    connections.inUse(request.socket);
     handleRequest(request, response).catch((error: unknown) => {
       log(`request ${request.url} failed: ${String(error)}`);
       if (!response.headersSent) answer(response, 500, 'Internal error\n');
@@ -63,8 +84,9 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
   }
 
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_WEBSOCKET_FRAME_BYTES });
-  let connections = 0;
+  let rpcConnections = 0;
   server.on('upgrade', (request: IncomingMessage, socket: Duplex, head: Buffer) => {
+    connections.inUse(socket as Socket);
     // Node's HTTP server lets go of an upgraded socket: without a listener, a reset peer would be an uncaught error.
     socket.on('error', (error) => log(`WebSocket connection to ${request.url} failed: ${error.message}`));
     const refuse = (status: number, reason: string) => {
@@ -81,13 +103,15 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       if (!target) return refuse(403, 'Console ticket invalid, used or expired');
       wss.handleUpgrade(request, socket, head, (ws) => {
         ws.on('error', (error) => log(`console connection closed after a malformed WebSocket frame: ${error.message}`));
+        auth.attach(session, ws);
         pipeWebSocketToUnixSocket(ws, target.socketPath, log);
       });
       return;
     }
     if (url.pathname !== '/rpc') return refuse(404, 'Not Found');
-    const connectionId = `ws-${++connections}`;
+    const connectionId = `ws-${++rpcConnections}`;
     wss.handleUpgrade(request, socket, head, (ws) => {
+      auth.attach(session, ws);
       const transport = wsTransport(ws, log);
       serveRpc(virtdeskContract, options.engine.implementation, options.engine.bus, transport, {
         peer: { connectionId, session },
@@ -102,8 +126,10 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
     url: `${listener.origin}/?token=${auth.token}`,
     origin: listener.origin,
     auth,
+    newLaunchUrl,
     close: () =>
       new Promise<void>((resolve) => {
+        clearInterval(sweep);
         for (const client of wss.clients) client.terminate();
         wss.close();
         void listener.close().then(resolve);
@@ -112,6 +138,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
 }
 
 const unauthorizedText =
-  'Not signed in. Open the URL that `virtdesk serve` printed: it carries a one-time token.\n' +
-  'If that URL was already used, restart `virtdesk serve` to get a new one.\n';
+  'Not signed in, or your session ended (sessions end when unused for a while, and after some hours).\n' +
+  'Open the newest launch URL that `virtdesk serve` printed: it carries a one-time token.\n' +
+  'To print a new one, run `kill -USR1 PID` with the pid of `virtdesk serve`, or restart it (running VMs keep running).\n';
 

@@ -1,7 +1,8 @@
 import { createReadStream } from 'node:fs';
-import { stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import type { ServerResponse } from 'node:http';
 import { extname, join, normalize, sep } from 'node:path';
+import { answer } from './security-headers';
 
 const CONTENT_TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
@@ -16,7 +17,10 @@ const CONTENT_TYPES: Record<string, string> = {
   '.wasm': 'application/wasm',
 };
 
-/** Serves a file of the built renderer; paths that leave the root or do not exist get 404. */
+/**
+ * Serves a file of the built renderer; paths that leave the root, by `..` or through a symlink,
+ * or do not exist get 404 (with the same security headers as every answer).
+ */
 export async function serveStatic(root: string, urlPath: string, response: ServerResponse, headers: Record<string, string>): Promise<void> {
   let relative: string;
   try {
@@ -25,8 +29,9 @@ export async function serveStatic(root: string, urlPath: string, response: Serve
     relative = '';
   }
   if (relative === '/' || relative === '') relative = '/index.html';
-  const file = normalize(join(root, relative));
-  if (!file.startsWith(root + sep) || relative.includes('\0')) return notFound(response);
+  if (relative.includes('\0')) return notFound(response);
+  const [realRoot, file] = await Promise.all([realpath(root).catch(() => root), realpath(normalize(join(root, relative))).catch(() => undefined)]);
+  if (!file?.startsWith(realRoot + sep)) return notFound(response);
   const info = await stat(file).catch(() => undefined);
   if (!info?.isFile()) return notFound(response);
   response.writeHead(200, {
@@ -35,10 +40,11 @@ export async function serveStatic(root: string, urlPath: string, response: Serve
     'Content-Length': String(info.size),
     'Cache-Control': relative.startsWith('/assets/') ? 'public, max-age=31536000, immutable' : 'no-cache',
   });
-  createReadStream(file).pipe(response);
+  createReadStream(file)
+    .on('error', () => response.destroy())
+    .pipe(response);
 }
 
 function notFound(response: ServerResponse): void {
-  response.writeHead(404, { 'Content-Type': 'text/plain; charset=utf-8' });
-  response.end('Not found\n');
+  answer(response, 404, 'Not found\n');
 }

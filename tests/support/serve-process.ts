@@ -17,10 +17,10 @@ export interface ServeProcess {
 }
 
 /** Starts the built `virtdesk serve` on a free loopback port with its own VIRTDESK_HOME. */
-export async function startServeProcess(options: { home?: string; env?: NodeJS.ProcessEnv } = {}): Promise<ServeProcess> {
+export async function startServeProcess(options: { home?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {}): Promise<ServeProcess> {
   const home = options.home ?? (await mkdtemp(join(tmpdir(), 'virtdesk-e2e-')));
   const ownsHome = options.home === undefined;
-  const child = spawn(process.execPath, [cli, 'serve', '--port', '0'], {
+  const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...(options.args ?? [])], {
     env: { ...process.env, VIRTDESK_HOME: home, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -1,8 +1,12 @@
+import { SESSION_ENDED_CLOSE_CODE } from '../../../../engine/api/protocol';
 import type { Transport } from '../../../../engine/api/transport';
 import { decodeMessage, encodeMessage } from '../../../../engine/api/wire';
 
-/** The RPC transport of `virtdesk serve`: a same-origin WebSocket carrying JSON text frames. */
-export function connectWebSocket(url: string): Promise<Transport> {
+/**
+ * The RPC transport of `virtdesk serve`: a same-origin WebSocket carrying JSON text frames.
+ * `onSessionEnded` runs (before the close handlers) when serve closes it because the session ended.
+ */
+export function connectWebSocket(url: string, onSessionEnded?: () => void): Promise<Transport> {
   return new Promise((resolve, reject) => {
     const socket = new WebSocket(url);
     const messageHandlers: ((message: unknown) => void)[] = [];
@@ -22,7 +26,10 @@ export function connectWebSocket(url: string): Promise<Transport> {
       if (!decoded.ok) return;
       for (const handler of messageHandlers) handler(decoded.message);
     };
-    socket.onclose = () => closeHandlers.forEach((handler) => handler());
+    socket.onclose = (event: CloseEvent) => {
+      if (event.code === SESSION_ENDED_CLOSE_CODE) onSessionEnded?.();
+      closeHandlers.forEach((handler) => handler());
+    };
   });
 }
 
