@@ -1,8 +1,7 @@
 // The libvirt connections of one Virtdesk process: each with a typed state and its last error,
 // connected on demand or at start (autoconnect), reconnected with back-off when the host drops
 // it, and never blocking anything else (every call is asynchronous with a timeout).
-import type { ErrorInfo } from '../../api/errors';
-import { toErrorInfo } from '../../api/errors';
+import { EngineError, toErrorInfo, type ErrorInfo } from '../../api/errors';
 import type { SavedConnection } from '../../api/preferences-api';
 import type { LibvirtConnection } from '../connection/libvirt-connection';
 import { openLibvirtConnection, type OpenOptions } from '../connection/open-connection';
@@ -103,7 +102,7 @@ export class ConnectionRegistry {
   /** The open connection, connecting first when needed. */
   async connect(name: string): Promise<LibvirtConnection> {
     const entry = this.entries.get(name) ?? (await this.load(), this.entries.get(name));
-    if (!entry) throw new Error(`There is no connection named "${name}".`);
+    if (!entry) throw new EngineError('not-found', `There is no connection named "${name}".`, { hint: 'Add it first: virtdesk conn add NAME URI' });
     entry.wanted = true;
     if (entry.connection?.isOpen) return entry.connection;
     return this.attempt(entry);
@@ -142,7 +141,7 @@ export class ConnectionRegistry {
         entry.connecting = undefined;
         if (!entry.wanted) {
           void connection.close();
-          throw new Error(`The connection "${entry.saved.name}" was disconnected while it connected.`);
+          throw new EngineError('cancelled', `The connection "${entry.saved.name}" was disconnected while it connected.`);
         }
         entry.connection = connection;
         entry.state = 'connected';
