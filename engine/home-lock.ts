@@ -100,19 +100,25 @@ async function isHosting(host: HomeHost): Promise<boolean> {
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ESRCH') return false;
   }
-  const start = await processStartTicks(host.pid);
-  if (start === null) return false;
-  return host.processStart === null || host.processStart === start;
+  const fields = await procStatFields(host.pid);
+  // A killed host its parent has not reaped yet is a zombie: gone, whatever kill(0) says.
+  if (!fields || fields[0] === 'Z' || fields[0] === 'X') return false;
+  return host.processStart === null || host.processStart === fields[19];
 }
 
 /** Field 22 of /proc/<pid>/stat; null when the process is gone. */
 async function processStartTicks(pid: number): Promise<string | null> {
+  return (await procStatFields(pid))?.[19] ?? null;
+}
+
+/** Fields 3… of /proc/<pid>/stat (state first), or undefined when the process is gone. */
+async function procStatFields(pid: number): Promise<string[] | undefined> {
   try {
     const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
     // comm (field 2) may hold spaces and parentheses; fields 3… follow the last ')'.
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? null;
+    return stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   } catch {
-    return null;
+    return undefined;
   }
 }
 

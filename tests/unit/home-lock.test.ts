@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -57,6 +57,23 @@ describe('one host per home', () => {
     const claim = await claimHome(dir, { kind: 'serve' });
     expect(JSON.parse(await readFile(join(dir, HOME_LOCK_FILE), 'utf8'))).toMatchObject({ pid: process.pid, kind: 'serve' });
     await claim.release();
+  });
+
+  it('takes over the lock of a killed process its parent has not reaped yet (a zombie)', async () => {
+    // The inner sleep's parent becomes `sleep 300` (exec), which never reaps it: killed, it stays a zombie.
+    const parent = spawn('bash', ['-c', 'sleep 300 & echo $!; exec sleep 300'], { stdio: ['ignore', 'pipe', 'ignore'] });
+    try {
+      const pid = Number(await new Promise<string>((resolve) => parent.stdout.once('data', (chunk: Buffer) => resolve(chunk.toString()))));
+      const stat = await readFile(`/proc/${pid}/stat`, 'latin1');
+      await plantLock({ pid, processStart: stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19]! });
+      expect((await refusal(claimHome(dir, { kind: 'serve' }))).code).toBe('conflict');
+      process.kill(pid, 'SIGKILL');
+      await expect.poll(async () => (await readFile(`/proc/${pid}/stat`, 'latin1')).split(') ')[1]?.[0]).toBe('Z');
+      const claim = await claimHome(dir, { kind: 'serve' });
+      await claim.release();
+    } finally {
+      parent.kill('SIGKILL');
+    }
   });
 
   it('takes over a lock whose pid now belongs to another process (started at another time)', async () => {
