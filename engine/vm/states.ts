@@ -30,6 +30,16 @@ export function describeExitReason(reason: ExitReason): string {
   }
 }
 
+/**
+ * Why a VM is in its state, when that is worth saying: how its last run ended, or, for a saved VM,
+ * that its next start resumes the guest.
+ */
+export function stateReasonText(state: VmState, reason: ExitReason | undefined, savedAt: string | null): string | null {
+  if (state === 'stopped' && savedAt !== null) return `saved at ${savedAt}; starting it resumes the guest where it was`;
+  if (state !== 'stopped' && state !== 'crashed') return null;
+  return reason ? describeExitReason(reason) : null;
+}
+
 /** The state a VM ends in after its QEMU exits for this reason. */
 export function stateAfterExit(reason: ExitReason): VmState {
   return reason.kind === 'guest-shutdown' || reason.kind === 'user-stopped' ? 'stopped' : 'crashed';

@@ -1,7 +1,7 @@
+import type { VmSummary } from '../../api/vm-api';
 import { openDocumentCache, type CacheChange, type DocumentCache, type WatchOptions } from '../../store';
 import type { VmDefinition } from '../../model';
 import { isTemplate } from '../ops/clone/template';
-import type { VmListEntry } from '../manager';
 import { savedAt } from '../ops/save-restore/saved-state';
 import type { VmStore } from './store';
 
@@ -12,7 +12,7 @@ export interface VmExtras {
 }
 
 /** A list entry without its live state (the manager's state machines add that). */
-export type VmSummaryBase = Readonly<Omit<VmListEntry, 'state' | 'stateReason'>>;
+export type VmSummaryBase = Readonly<Omit<Required<VmSummary>, 'state' | 'stateReason'>>;
 
 /**
  * Files in a VM's folder, besides vm.json, that change its list entry: the template mark and the

@@ -1,5 +1,5 @@
-import { chmod, lstat, mkdir, readFile, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { chmod, lstat, mkdir, readdir, readFile, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
 import { EngineError } from '../../api/errors';
 import { runtimeRoot } from '../../paths';
 
@@ -158,4 +158,20 @@ export async function clearAfterExit(paths: VmRuntimePaths, pid: number): Promis
 /** Removes the whole runtime folder; only call when no QEMU of this VM runs. */
 export async function removeRuntimeDir(paths: VmRuntimePaths): Promise<void> {
   await rm(paths.runDir, { recursive: true, force: true });
+}
+
+/**
+ * The runtime folders that exist among `paths`, found with one readdir per runtime root: a VM
+ * without one has never run here (or was deleted), so its pidfile need not be looked for. Keeps a
+ * poll cheap with hundreds of stopped VMs.
+ */
+export async function existingRunDirs(paths: readonly Pick<VmRuntimePaths, 'runDir'>[]): Promise<Set<string>> {
+  const parents = new Set(paths.map((one) => dirname(one.runDir)));
+  const found = new Set<string>();
+  await Promise.all(
+    [...parents].map(async (parent) => {
+      for (const entry of await readdir(parent).catch(() => [] as string[])) found.add(`${parent}/${entry}`);
+    }),
+  );
+  return found;
 }

@@ -1,3 +1,4 @@
+import { statSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 
 /** The pid QEMU wrote with `-pidfile`, or undefined when the file is missing or garbage. */
@@ -87,5 +88,17 @@ export async function waitForExit(pid: number, timeoutMs: number, pollMs = 50): 
     if (!(await isAlive(pid))) return true;
     if (Date.now() >= deadline) return false;
     await new Promise((resolve) => setTimeout(resolve, pollMs));
+  }
+}
+
+/**
+ * Whether a pidfile is there, without a failed open: a stopped VM's runtime folder keeps no pidfile,
+ * and with hundreds of VMs polled every second a thrown ENOENT each costs more than the stat.
+ */
+export function hasPidFile(paths: { pidFile: string }): boolean {
+  try {
+    return statSync(paths.pidFile, { throwIfNoEntry: false }) !== undefined;
+  } catch {
+    return true;
   }
 }
