@@ -1,3 +1,4 @@
+import { svelte } from '@sveltejs/vite-plugin-svelte';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
@@ -7,6 +8,18 @@ export default defineConfig({
         test: {
           name: 'unit',
           include: ['tests/unit/**/*.test.ts', 'tests/golden/**/*.test.ts', 'tests/lint/**/*.test.ts'],
+          environment: 'node',
+          testTimeout: 20_000,
+        },
+      },
+      {
+        // The renderer's *.svelte.ts state classes, compiled by the Svelte plugin for the browser
+        // runtime (runes work without a DOM), each with its *.svelte.spec.ts against a real engine.
+        plugins: [svelte()],
+        resolve: { conditions: ['browser'] },
+        test: {
+          name: 'svelte',
+          include: ['tests/unit/renderer/**/*.svelte.spec.ts'],
           environment: 'node',
           testTimeout: 20_000,
         },

@@ -64,6 +64,11 @@ const steps = [
     return ok;
   },
   () => {
+    const ok = step('renderer state specs (*.svelte.spec.ts)', npx, vitest('svelte'));
+    countVitest(`${reports}/svelte.json`);
+    return ok;
+  },
+  () => {
     const ok = step('integration tests (real QEMU under TCG)', npx, vitest('integration'));
     countVitest(`${reports}/integration.json`);
     return ok;
