@@ -1,10 +1,10 @@
 import { parseArgs } from 'node:util';
 import { EngineError } from '../api/errors';
 import { createHostBridge, deleteHostBridge, hostBridgeWarning, listHostBridges } from '../network/host-bridges';
-import { formatSubnet, parseCidr } from '../network/ipv4';
+import { formatSubnet, parseCidr } from '../model/net/ipv4';
 import { NETWORK_MODES, type NetworkCreateInput, type NetworkMode } from '../network/network-definition';
 import { NetworkManager, type NetworkStatus, type PrivilegedCall } from '../network/network-manager';
-import { formatPortForward, parseForwardSelector, parsePortForward } from '../network/port-forward-spec';
+import { formatPortForward, parseForwardSelector, parsePortForward } from '../model/net/port-forward-spec';
 import { runPrivileged } from '../network/privileged/run-privileged';
 import { networkStatePaths } from '../network/privileged/state-paths';
 import { addVmPortForward, listVmPortForwards, removeVmPortForward, type VmPortForwardContext } from '../network/vm-port-forwards';

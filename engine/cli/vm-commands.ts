@@ -4,7 +4,7 @@ import { StringDecoder } from 'node:string_decoder';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { EngineError } from '../api/errors';
 import type { NewDiskInput, VmCreateInput, VmDefinition } from '../model';
-import { parsePortForward } from '../network/port-forward-spec';
+import { parsePortForward } from '../model/net/port-forward-spec';
 import { virtdeskHome } from '../paths';
 import { parseSize } from '../storage/size';
 import { DEFAULT_STOP_TIMEOUT_MS, pauseVm, rebootVm, resetVm, resumeVm, screenshotVm, sendKeysVm, stopVm } from '../vm/ops/control';

@@ -2,7 +2,7 @@ import { constants } from 'node:fs';
 import { access, stat } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
 import { EngineError } from '../api/errors';
-import { locateQemuImg } from '../storage/qemu-img/locate';
+import { locateQemuImg } from './locate-qemu-img';
 
 export const QEMU_BINARY_NAME = 'qemu-system-x86_64';
 

@@ -1,5 +1,5 @@
 import * as z from 'zod';
-import { parseCidr, tryParseIpv4 } from '../network/ipv4';
+import { parseCidr, tryParseIpv4 } from './net/ipv4';
 
 /** An absolute host path. QEMU gets it as-is (or JSON-encoded), so only NUL and newlines are refused. */
 export const absolutePathSchema = z

@@ -1,6 +1,6 @@
 import * as z from 'zod';
-import { interfaceNameProblem } from '../network/interface-names';
-import { networkNameProblem } from '../network/network-names';
+import { interfaceNameProblem } from './net/interface-names';
+import { networkNameProblem } from './net/network-names';
 import { ipv4CidrSchema, ipv4Schema, portSchema } from './common';
 import { VM_DEFAULTS } from './defaults';
 import { macSchema } from './mac';

@@ -1,6 +1,6 @@
 import { combineErrors, EngineError, type ErrorCode } from './errors';
-import { cidrContains, formatIpv4, parseCidr, tryParseIpv4 } from '../network/ipv4';
-import { forwardsClash } from '../network/port-forward-spec';
+import { cidrContains, formatIpv4, parseCidr, tryParseIpv4 } from './net/ipv4';
+import { forwardsClash } from './net/port-forward-spec';
 import { MAX_VCPUS, CPU_MODEL_HOST_PASSTHROUGH, maxVcpus } from './cpu';
 import type { VmDefinition } from './definition';
 

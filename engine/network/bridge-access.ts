@@ -2,7 +2,7 @@ import { stat } from 'node:fs/promises';
 import { EngineError } from '../api/errors';
 import { evaluateBridgeAcl } from './bridge-acl';
 import type { CommandRunner } from './command-runner';
-import { validateInterfaceName } from './interface-names';
+import { validateInterfaceName } from '../model/net/interface-names';
 
 export const BRIDGE_HELPER_PATH = '/usr/lib/qemu/qemu-bridge-helper';
 export const BRIDGE_CONF_PATH = '/etc/qemu/bridge.conf';

@@ -1,5 +1,5 @@
 import { EngineError } from '../api/errors';
-import { cidrContains, formatIpv4, formatSubnet, hostBounds, parseIpv4, type Ipv4Cidr } from './ipv4';
+import { cidrContains, formatIpv4, formatSubnet, hostBounds, parseIpv4, type Ipv4Cidr } from '../model/net/ipv4';
 
 export interface DhcpRange {
   start: number;

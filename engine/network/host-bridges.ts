@@ -1,5 +1,5 @@
 import type { CommandRunner } from './command-runner';
-import { validateInterfaceName } from './interface-names';
+import { validateInterfaceName } from '../model/net/interface-names';
 import type { PrivilegedCall } from './network-manager';
 import { parseLinkTag } from './privileged/ownership';
 

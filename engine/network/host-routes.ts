@@ -1,6 +1,6 @@
 import { EngineError } from '../api/errors';
 import type { CommandRunner } from './command-runner';
-import { cidrsOverlap, formatSubnet, parseCidr, type Ipv4Cidr } from './ipv4';
+import { cidrsOverlap, formatSubnet, parseCidr, type Ipv4Cidr } from '../model/net/ipv4';
 
 export interface HostRoute {
   destination: string;

@@ -4,7 +4,7 @@ import { EngineError } from '../api/errors';
 import type { LinkRole } from '../model/nic';
 import { runtimeRoot } from '../paths';
 import { ensurePrivateDir, fallbackRuntimeRoot, MAX_SOCKET_PATH_BYTES } from '../vm/runtime/paths';
-import { validateNetworkName } from './network-names';
+import { validateNetworkName } from '../model/net/network-names';
 import { findSocketOwners } from './port-holders';
 
 /**

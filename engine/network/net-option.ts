@@ -1,8 +1,8 @@
 import type * as z from 'zod';
 import { EngineError } from '../api/errors';
 import type { nicInputSchema } from '../model/nic';
-import { interfaceNameProblem } from './interface-names';
-import { networkNameProblem } from './network-names';
+import { interfaceNameProblem } from '../model/net/interface-names';
+import { networkNameProblem } from '../model/net/network-names';
 
 /** The `network` part of a NIC as `vm create` passes it to engine/model (link role optional: the free end). */
 export type NicNetworkInput = NonNullable<z.input<typeof nicInputSchema>['network']>;

@@ -3,9 +3,9 @@ import * as z from 'zod';
 import { parseOrThrow } from '../model/parse';
 import { EngineError } from '../api/errors';
 import { validateDhcpRange, defaultDhcpRange } from './dhcp-range';
-import { interfaceNameProblem } from './interface-names';
-import { assertNetworkAddress, formatIpv4, parseCidr, type Ipv4Cidr } from './ipv4';
-import { networkNameProblem } from './network-names';
+import { interfaceNameProblem } from '../model/net/interface-names';
+import { assertNetworkAddress, formatIpv4, parseCidr, type Ipv4Cidr } from '../model/net/ipv4';
+import { networkNameProblem } from '../model/net/network-names';
 
 export const NETWORK_SCHEMA_VERSION = 1;
 

@@ -3,10 +3,10 @@ import { EngineError } from '../api/errors';
 import type { StoreProblem } from '../store';
 import { localRunner, type CommandRunner } from './command-runner';
 import { assertSubnetFree, readHostRoutes } from './host-routes';
-import { parseCidr } from './ipv4';
+import { parseCidr } from '../model/net/ipv4';
 import { readLeaseFile, type DhcpLease } from './leases';
 import { buildNetworkDefinition, type NetworkCreateInput, type NetworkDefinition } from './network-definition';
-import { validateNetworkName } from './network-names';
+import { validateNetworkName } from '../model/net/network-names';
 import { createNetworkStore, type NetworkStore } from './network-store';
 import { findDnsmasqPids } from './privileged/dnsmasq-process';
 import { readLink } from './privileged/execute';
@@ -16,7 +16,7 @@ import type { PrivilegedOperation, ResultOf } from './privileged/operations';
 import { runPrivileged } from './privileged/run-privileged';
 import { networkStatePaths, networkStateRoot } from './privileged/state-paths';
 import { tapNameFor } from './tap-names';
-import { validateInterfaceName } from './interface-names';
+import { validateInterfaceName } from '../model/net/interface-names';
 
 export type NetworkState = 'active' | 'inactive' | 'degraded';
 

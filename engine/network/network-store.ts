@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { EngineError } from '../api/errors';
 import { createDocumentStore, type DocumentStore } from '../store';
-import { cidrsOverlap, formatSubnet, parseCidr } from './ipv4';
+import { cidrsOverlap, formatSubnet, parseCidr } from '../model/net/ipv4';
 import { NETWORK_SCHEMA_VERSION, parseNetworkDefinition, type NetworkDefinition } from './network-definition';
 
 export type NetworkStore = DocumentStore<NetworkDefinition>;

@@ -4,7 +4,7 @@ import { hostForwardKey, hostForwardRule } from '../qemu/argv/nics';
 import { netdevId } from '../qemu/argv/ids';
 import type { QmpClient, UsernetForward } from '../qemu/qmp';
 import { assertHostPortFree } from './port-holders';
-import { forwardsClash, formatPortForward } from './port-forward-spec';
+import { forwardsClash, formatPortForward } from '../model/net/port-forward-spec';
 
 /** The monitor calls port forwarding needs (QmpClient has them). */
 export type UsernetMonitor = Pick<QmpClient, 'usernetForwards' | 'hostfwdAdd' | 'hostfwdRemove'>;

@@ -2,7 +2,7 @@ import { readdir, readFile, readlink } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { createSocket } from 'node:dgram';
 import { EngineError } from '../api/errors';
-import type { PortProtocol } from './port-forward-spec';
+import type { PortProtocol } from '../model/net/port-forward-spec';
 
 /** A socket found in /proc/net/{tcp,udp}{,6} bound to a port. */
 export interface BoundSocket {

@@ -7,7 +7,7 @@ import { withCommandQmp } from '../vm/runtime/qmp-session';
 import { vmRuntimePaths } from '../vm/runtime/paths';
 import { openVmStore, type VmStore } from '../vm/definitions/store';
 import { assertHostPortFree } from './port-holders';
-import { forwardsClash, formatPortForward } from './port-forward-spec';
+import { forwardsClash, formatPortForward } from '../model/net/port-forward-spec';
 import { addActiveForward, assertNoForwardClash, listActiveForwards, removeActiveForward, type UsernetMonitor } from './port-forwards';
 
 /**

@@ -10,7 +10,7 @@ import { nicNetdev } from '../../engine/qemu/argv/nics';
 import { QmpClient } from '../../engine/qemu/qmp';
 import { prepareNicBackends } from '../../engine/network/nic-backends';
 import { addActiveForward, listActiveForwards, removeActiveForward } from '../../engine/network/port-forwards';
-import { parsePortForward } from '../../engine/network/port-forward-spec';
+import { parsePortForward } from '../../engine/model/net/port-forward-spec';
 import { HTTP_BODY_TEXT } from '../guest/guest';
 import { guestArgv, Resources, withQmp } from './network-harness';
 

@@ -1,4 +1,4 @@
-import { formatIpv4, formatNetmask, hostBounds, parseCidr } from '../ipv4';
+import { formatIpv4, formatNetmask, hostBounds, parseCidr } from '../../model/net/ipv4';
 import type { NetworkDefinition } from '../network-definition';
 
 export interface DnsmasqPaths {

@@ -4,7 +4,7 @@ import { chmod, mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { EngineError } from '../../api/errors';
 import type { CommandRunner } from '../command-runner';
 import { assertSubnetFree, readHostRoutes } from '../host-routes';
-import { parseCidr } from '../ipv4';
+import { parseCidr } from '../../model/net/ipv4';
 import type { NetworkDefinition } from '../network-definition';
 import { buildDnsmasqConfig } from './dnsmasq-config';
 import { buildNftRemoval, buildNftRuleset, nftTableName } from './nft-ruleset';

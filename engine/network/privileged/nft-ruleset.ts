@@ -1,4 +1,4 @@
-import { formatSubnet, parseCidr } from '../ipv4';
+import { formatSubnet, parseCidr } from '../../model/net/ipv4';
 import type { NetworkDefinition } from '../network-definition';
 import { nftOwnerComment } from './ownership';
 

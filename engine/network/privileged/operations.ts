@@ -1,9 +1,9 @@
 import * as z from 'zod';
 import { parseOrThrow } from '../../model/parse';
-import { interfaceNameProblem } from '../interface-names';
-import { assertNetworkAddress, parseCidr } from '../ipv4';
+import { interfaceNameProblem } from '../../model/net/interface-names';
+import { assertNetworkAddress, parseCidr } from '../../model/net/ipv4';
 import { networkDefinitionSchema } from '../network-definition';
-import { networkNameProblem } from '../network-names';
+import { networkNameProblem } from '../../model/net/network-names';
 
 /**
  * The fixed list of things the privileged helper does. Every field is validated here, in the

@@ -4,7 +4,7 @@ export * from './convert';
 export * from './create';
 export { qemuImgError, qemuImgMessage } from './errors';
 export * from './info';
-export { locateQemuImg } from './locate';
+export { locateQemuImg } from '../../host/locate-qemu-img';
 export * from './measure';
 export { progressParser } from './progress';
 export * from './resize';

@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { EngineError } from '../../api/errors';
 import { qemuImgError } from './errors';
-import { locateQemuImg } from './locate';
+import { locateQemuImg } from '../../host/locate-qemu-img';
 
 export interface QemuImgRunOptions {
   /** Aborting kills qemu-img (SIGTERM, then SIGKILL) and rejects with a `cancelled` error. */

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../../engine/api/errors';
 import type { CommandRunner } from '../../../engine/network/command-runner';
 import { assertSubnetFree, parseIpRouteJson, readHostRoutes } from '../../../engine/network/host-routes';
-import { assertNetworkAddress, parseCidr } from '../../../engine/network/ipv4';
+import { assertNetworkAddress, parseCidr } from '../../../engine/model/net/ipv4';
 import { buildNetworkDefinition } from '../../../engine/network/network-definition';
 import { parsePrivilegedOperation } from '../../../engine/network/privileged/operations';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { assertSubnetFree, parseIpRouteJson } from '../../../engine/network/host-routes';
-import { parseCidr } from '../../../engine/network/ipv4';
+import { parseCidr } from '../../../engine/model/net/ipv4';
 
 // Recorded from `ip -j -4 route show` on the development machine, plus a VPN-style host route.
 const ROUTES_JSON = JSON.stringify([

@@ -10,7 +10,7 @@ import {
   formatSubnet,
   parseCidr,
   tryParseIpv4,
-} from '../../../engine/network/ipv4';
+} from '../../../engine/model/net/ipv4';
 import { defaultDhcpRange, validateDhcpRange } from '../../../engine/network/dhcp-range';
 
 function codeOf(fn: () => unknown): string | undefined {

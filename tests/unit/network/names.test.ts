@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { EngineError } from '../../../engine/api/errors';
-import { validateInterfaceName } from '../../../engine/network/interface-names';
-import { validateNetworkName } from '../../../engine/network/network-names';
+import { validateInterfaceName } from '../../../engine/model/net/interface-names';
+import { validateNetworkName } from '../../../engine/model/net/network-names';
 
 describe('interface names', () => {
   it.each(['br0', 'virbr10', 'vd-lab.1', 'a23456789012345'])('accepts %j', (name) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { forwardsClash, formatPortForward, parseForwardSelector, parsePortForward } from '../../../engine/network/port-forward-spec';
+import { forwardsClash, formatPortForward, parseForwardSelector, parsePortForward } from '../../../engine/model/net/port-forward-spec';
 
 describe('port forward specs', () => {
   it('parses the short form with a loopback default', () => {

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { addActiveForward, assertNoForwardClash, listActiveForwards, removeActiveForward } from '../../../engine/network/port-forwards';
 import { parseUsernetForwards, type QmpClient } from '../../../engine/qemu/qmp';
 import { fakeQemuClient } from '../qmp/fake-qmp-server';
-import { parsePortForward } from '../../../engine/network/port-forward-spec';
+import { parsePortForward } from '../../../engine/model/net/port-forward-spec';
 
 // Recorded from QEMU 7.2.22 (`human-monitor-command` replies).
 const INFO_USERNET =

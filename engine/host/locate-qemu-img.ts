@@ -1,7 +1,7 @@
 import { constants } from 'node:fs';
 import { access } from 'node:fs/promises';
 import { delimiter, isAbsolute, join } from 'node:path';
-import { EngineError } from '../../api/errors';
+import { EngineError } from '../api/errors';
 
 const INSTALL_HINT = 'Install it with `apt install qemu-utils` (Debian/Ubuntu) or `dnf install qemu-img` (Fedora), or set VIRTDESK_QEMU_IMG to its path.';
 

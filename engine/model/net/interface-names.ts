@@ -1,4 +1,4 @@
-import { EngineError } from '../api/errors';
+import { EngineError } from '../errors';
 
 /** The kernel's IFNAMSIZ is 16 including the terminating NUL. */
 export const MAX_INTERFACE_NAME = 15;

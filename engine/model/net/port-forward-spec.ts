@@ -1,6 +1,6 @@
-import { EngineError } from '../api/errors';
-import { VM_DEFAULTS } from '../model/defaults';
-import type { PortForward, PortProtocol } from '../model/nic';
+import { EngineError } from '../errors';
+import { VM_DEFAULTS } from '../defaults';
+import type { PortForward, PortProtocol } from '../nic';
 import { formatIpv4, tryParseIpv4 } from './ipv4';
 
 export type { PortForward, PortProtocol };

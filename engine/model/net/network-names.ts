@@ -1,4 +1,4 @@
-import { EngineError } from '../api/errors';
+import { EngineError } from '../errors';
 
 export const MAX_NETWORK_NAME = 32;
 /** Network names end up in file names, nft table names and dnsmasq options: keep them plain. */

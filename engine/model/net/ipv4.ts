@@ -1,4 +1,4 @@
-import { EngineError } from '../api/errors';
+import { EngineError } from '../errors';
 
 /** An IPv4 subnet: the address as written, its prefix length, and the derived bounds as 32-bit numbers. */
 export interface Ipv4Cidr {
