@@ -1,21 +1,17 @@
-import { readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import type { ImplementationOf, PeerInfo } from '../api/contract';
 import { EngineError, problemsOf } from '../model/errors';
 import type { EventBus } from '../api/events';
 import type { VirtdeskContract } from '../api/virtdesk-api';
-import { assertJsonBounds } from '../api/json-bounds';
-import { VM_DEFINITION_BOUNDS, type VmDetails, type VmStats } from '../api/vm-api';
+import type { VmDetails, VmStats } from '../api/vm-api';
 import type { ConsoleGateway } from '../console-gateway';
-import { assertValidVmDefinition, parseVmDefinition, type VmDefinition } from '../model';
 import { cloneVm } from './ops/clone/clone-vm';
-import { assertNotTemplate, isTemplate, markTemplate, unmarkTemplate } from './ops/clone/template';
+import { isTemplate, markTemplate, unmarkTemplate } from './ops/clone/template';
+import { editVm } from './ops/edit-vm';
+import { grantVncPassword } from './live/vnc-password';
+import { readPendingRestart } from './runtime/pending-restart';
 import type { VmManager, VmManagerEvent } from './manager';
-import { applyMergePatch } from './definitions/merge-patch';
-import { fillNewDevices } from './definitions/new-devices';
 import { progressReporter } from '../storage/storage-service';
 import { previewVm } from './ops/create-vm';
-import { withCommandQmp } from './runtime/qmp-session';
 import { discardSavedState, readSavedState } from './ops/save-restore/saved-state';
 import { createSnapshot, deleteSnapshot, listSnapshots, revertSnapshot, snapshotThumbnail, type VmLifecycle } from './ops/snapshots';
 import { serialConsoleEndpoint } from './supervision/serial-mux/serial-console';
@@ -23,13 +19,6 @@ import type { VmStatsSample } from './stats/collector';
 import { StatsBatcher } from './stats/batch';
 
 type VmImplementation = ImplementationOf<VirtdeskContract>['vms'];
-
-/** Fields a running VM takes without a restart: metadata, and the balloon target. */
-const LIVE_FIELDS = ['name', 'description', 'tags', 'osId', 'autostart', 'memory.currentMiB'];
-const isLive = (path: string) => LIVE_FIELDS.some((field) => path === field || path.startsWith(`${field}.`));
-
-/** How long a one-time VNC password lets a viewer in: the viewer connects within seconds. */
-const VNC_PASSWORD_SECONDS = 30;
 
 export function statsToWire(id: string, sample: VmStatsSample): VmStats {
   return {
@@ -72,27 +61,10 @@ export function publishVmEvents(bus: EventBus<Record<string, unknown>>, options:
   };
 }
 
-function oneTimePassword(): string {
-  // VNC's DES challenge uses at most 8 characters.
-  const bytes = globalThis.crypto.getRandomValues(new Uint8Array(6));
-  return Buffer.from(bytes).toString('base64url').slice(0, 8);
-}
-
 /** The vms service of the contract over the VM manager of this host. */
 export function createVmService(options: { manager: VmManager; consoles: ConsoleGateway; bus?: EventBus<Record<string, unknown>> }): VmImplementation {
   const { manager, consoles, bus } = options;
   const registry = manager.registry;
-  const pendingFile = (def: Pick<VmDefinition, 'id'>) => join(registry.paths(def).runDir, 'pending-restart.json');
-
-  async function pendingRestart(def: VmDefinition, running: boolean): Promise<string[]> {
-    if (!running) return [];
-    try {
-      return JSON.parse(await readFile(pendingFile(def), 'utf8')) as string[];
-    } catch {
-      return [];
-    }
-  }
-
   async function details(ref: string): Promise<VmDetails> {
     const { definition, runtime } = await manager.get(ref);
     const running = runtime.pid !== null;
@@ -109,7 +81,7 @@ export function createVmService(options: { manager: VmManager; consoles: Console
         savedAt: runtime.savedAt,
         template: runtime.template,
       },
-      pendingRestart: await pendingRestart(definition, running),
+      pendingRestart: running ? await readPendingRestart(registry.paths(definition)) : [],
     };
   }
 
@@ -121,17 +93,6 @@ export function createVmService(options: { manager: VmManager; consoles: Console
     start: (def, resume) => manager.start(def.id, resume ? { resume } : {}),
   };
   const snapshotContext = { home: registry.home, env: registry.env };
-
-  async function applyLive(def: VmDefinition, changed: string[], running: boolean): Promise<void> {
-    if (!running) return;
-    if (changed.includes('memory.currentMiB') && def.balloon) {
-      await withCommandQmp(registry.paths(def), def.name, (qmp) => qmp.setBalloonBytes(def.memory.currentMiB * 1024 * 1024));
-    }
-    const needRestart = changed.filter((path) => !isLive(path));
-    if (needRestart.length === 0) return;
-    const previous = await pendingRestart(def, true);
-    await writeFile(pendingFile(def), JSON.stringify([...new Set([...previous, ...needRestart])].sort()));
-  }
 
   return {
     list: () => manager.list(),
@@ -153,28 +114,7 @@ export function createVmService(options: { manager: VmManager; consoles: Console
     },
 
     update: async ({ id, patch }) => {
-      const current = await registry.resolve(id);
-      await assertNotTemplate(registry.home, current, 'edit');
-      let changed: string[] = [];
-      const otherMacs = new Set((await registry.definitions()).filter((def) => def.id !== current.id).flatMap((def) => def.nics.map((nic) => nic.mac.toLowerCase())));
-      const updated = await registry.store.update(
-        current.id,
-        (fresh) => {
-          const merged = applyMergePatch(fresh, patch);
-          merged.value = fillNewDevices(merged.value, otherMacs);
-          assertJsonBounds(merged.value, VM_DEFINITION_BOUNDS, `the definition of VM "${current.name}" after this edit`, 'Fields Virtdesk does not know are kept for other tools and count too: remove large ones by setting them to null in a patch.');
-          changed = merged.changed;
-          if (changed.some((path) => path === 'id' || path.startsWith('id.') || path === 'schemaVersion' || path === 'createdAt')) {
-            throw new EngineError('invalid-argument', 'The id, createdAt and schemaVersion of a VM cannot be edited.');
-          }
-          return parseVmDefinition(merged.value);
-        },
-        {
-          checkUnique: async (candidate, others) => assertValidVmDefinition(candidate, { others, host: await registry.hostLimits(candidate.machine) }),
-        },
-      );
-      const running = (await manager.get(updated.id)).runtime.pid !== null;
-      await applyLive(updated, changed, running);
+      const updated = await editVm(registry, id, patch, async (vmId) => (await manager.get(vmId)).runtime.pid !== null);
       return details(updated.id);
     },
 
@@ -229,11 +169,7 @@ export function createVmService(options: { manager: VmManager; consoles: Console
         return { ...consoles.open({ vmId: definition.id, kind, socketPath: endpoint.path }, peer), password: null };
       }
       if (!definition.display.vnc) throw new EngineError('invalid-state', `VM "${definition.name}" has no display.`, { hint: 'Turn the display on in its hardware and restart it.' });
-      const password = oneTimePassword();
-      await withCommandQmp(paths, definition.name, async (qmp) => {
-        await qmp.setVncPassword(password);
-        await qmp.expireVncPassword(`+${VNC_PASSWORD_SECONDS}`);
-      });
+      const password = await grantVncPassword(paths, definition.name);
       return { ...consoles.open({ vmId: definition.id, kind, socketPath: paths.vncSocket }, peer), password };
     },
 
