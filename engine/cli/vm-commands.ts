@@ -154,6 +154,7 @@ const list: CliCommand = {
   async run(args, io) {
     const { values } = parse(args, { json: { type: 'boolean', default: false } }, { count: 0, names: '' });
     const reg = registry(io);
+    await reg.recoverInterruptedClones();
     const { items, problems } = await reg.store.list();
     const statuses = await Promise.all(items.map((def) => reg.status(def)));
     if (values.json) {

@@ -96,6 +96,8 @@ export class VmManager {
       void supervisors.scan();
     });
     try {
+      // Host start: clones killed while nobody hosted them left orphan images.
+      await registry.recoverInterruptedClones();
       await supervisors.open(options.pollIntervalMs ?? 1000);
     } catch (error) {
       manager.#stopWatching();

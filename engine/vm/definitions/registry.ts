@@ -10,6 +10,7 @@ import { canonicalPath, type UsageResolver, type VolumeUser } from '../../storag
 import { findRunningQemu } from '../runtime/pidfile';
 import { removeRuntimeDir, vmRuntimePaths, type VmRuntimePaths } from '../runtime/paths';
 import { assertOperationAllowed } from '../states';
+import { removeInterruptedClones } from '../ops/clone/clone-journal';
 import { recoverInterruptedSave } from '../ops/save-restore/interrupted-save';
 import { probeVmStatus, type VmStatus } from '../runtime/probe';
 import type { VmCatalog } from './catalog';
@@ -45,6 +46,15 @@ export class VmRegistry {
     this.env = env;
     this.store = openVmStore(home);
     this.#notify = options.notify ?? ((line) => process.stderr.write(`${line}\n`));
+  }
+
+  /** Removes the images of clones whose process was killed before the clone was stored, and says so. */
+  async recoverInterruptedClones(): Promise<void> {
+    const ids = new Set((await this.store.list()).items.map((def) => def.id));
+    const notices = await removeInterruptedClones(this.home, this.env, (id) => ids.has(id)).catch((error: unknown) => [
+      `Could not clean up after an interrupted clone: ${error instanceof Error ? error.message : String(error)}`,
+    ]);
+    for (const notice of notices) this.#notify(notice);
   }
 
   /** Rolls back what a killed process left half done to the VM (today: a save), and says so. */

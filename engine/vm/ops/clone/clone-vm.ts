@@ -14,6 +14,7 @@ import { readSavedState } from '../save-restore/saved-state';
 import { copyNvramFiles } from '../snapshots/nvram';
 import { removeTagFromImages } from '../snapshots/remove-tag';
 import { attachedNodes } from '../snapshots/snapshot-disks';
+import { removeCloneJournal, writeCloneJournal } from './clone-journal';
 import { copyImageSnapshot } from './copy-image';
 import { isTemplate } from './template';
 
@@ -91,6 +92,7 @@ function cloneInput(source: VmDefinition, name: string, disks: readonly PlannedD
  */
 export async function cloneVm(registry: VmRegistry, sourceRef: string, name: string, options: CloneOptions = {}): Promise<CloneResult> {
   const { home, env } = registry;
+  await registry.recoverInterruptedClones();
   const source = await registry.resolve(sourceRef);
   const nameProblem = vmNameProblem(name);
   if (nameProblem !== undefined) throw new EngineError('invalid-argument', `VM name "${name}" ${nameProblem}.`, { field: 'name' });
@@ -146,6 +148,8 @@ export async function cloneVm(registry: VmRegistry, sourceRef: string, name: str
   const paths = registry.paths(source);
   const copies = planned.filter((disk): disk is PlannedDisk & { target: string } => disk.target !== undefined);
   let snapshotTaken = false;
+  // Before the first image exists: a clone killed from here on is cleaned up by the next one (or a host start).
+  await writeCloneJournal(home, definition.id, { name, files: copies.map((disk) => disk.target), ...(live && !linked && copies.length > 0 ? { tag: { tag, disks: copies } } : {}) });
   try {
     if (live && !linked && copies.length > 0) {
       await withCommandQmp(paths, source.name, async (qmp) => {
@@ -182,9 +186,11 @@ export async function cloneVm(registry: VmRegistry, sourceRef: string, name: str
     options.onProgress?.(1);
     return { definition: stored, files: created, warnings };
   } catch (error) {
-    await Promise.all(created.map((file) => rm(file, { force: true })));
+    // Every target, also the one being written when it failed.
+    await Promise.all(copies.map((disk) => rm(disk.target, { force: true })));
     throw error;
   } finally {
+    await removeCloneJournal(home, definition.id).catch(() => undefined);
     if (snapshotTaken) {
       const stillLive = (await registry.status(source).catch(() => undefined))?.pid !== undefined;
       await removeTagFromImages(copies, tag, stillLive ? { paths, vmName: source.name } : undefined, env).catch(() => undefined);
