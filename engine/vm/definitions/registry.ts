@@ -13,6 +13,7 @@ import { assertOperationAllowed } from '../states';
 import { removeInterruptedClones } from '../ops/clone/clone-journal';
 import { recoverInterruptedSave } from '../ops/save-restore/interrupted-save';
 import { probeVmStatus, type VmStatus } from '../runtime/probe';
+import { recoverInterruptedStart } from '../runtime/start-lock';
 import type { VmCatalog } from './catalog';
 import { openVmStore, type VmStore } from './store';
 
@@ -59,6 +60,10 @@ export class VmRegistry {
 
   /** Rolls back what a killed process left half done to the VM (today: a save), and says so. */
   async recoverInterrupted(def: VmDefinition): Promise<void> {
+    const started = await recoverInterruptedStart(this.paths(def), def.name).catch(
+      (error: unknown) => `Could not clean up an interrupted start of VM "${def.name}": ${error instanceof Error ? error.message : String(error)}`,
+    );
+    if (started) this.#notify(started);
     const notice = await recoverInterruptedSave(def, { home: this.home, env: this.env }).catch(
       (error: unknown) => `Could not roll back an interrupted save of VM "${def.name}": ${error instanceof Error ? error.message : String(error)}`,
     );
