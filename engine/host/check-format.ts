@@ -1,4 +1,14 @@
-import type { HostCheckResult } from './check';
+export type HostCheckStatus = 'PASS' | 'WARN' | 'FAIL';
+
+export interface HostCheckResult {
+  id: string;
+  /** Reads as "Checking for …", like virt-host-validate. */
+  title: string;
+  status: HostCheckStatus;
+  detail: string;
+  /** What to do, for WARN and FAIL. */
+  fix?: string;
+}
 
 /**
  * virt-host-validate style: one aligned line per check, and under each WARN or FAIL the fix.

@@ -12,19 +12,9 @@ import { hostFacts, type HostFacts } from './host-facts';
 import { readHostResources, type HostResources } from './memory';
 import type { QemuAccelerator, QemuCapabilities } from './probe';
 
-export { formatHostCheck } from './check-format';
+import type { HostCheckResult } from './check-format';
 
-export type HostCheckStatus = 'PASS' | 'WARN' | 'FAIL';
-
-export interface HostCheckResult {
-  id: string;
-  /** Reads as "Checking for …", like virt-host-validate. */
-  title: string;
-  status: HostCheckStatus;
-  detail: string;
-  /** What to do, for WARN and FAIL. */
-  fix?: string;
-}
+export { formatHostCheck, type HostCheckResult, type HostCheckStatus } from './check-format';
 
 /** Everything the checks read, injectable for tests. Defaults are the real host. */
 export interface HostCheckDeps {
