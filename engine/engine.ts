@@ -8,6 +8,7 @@ import { NetworkManager } from './network/network-manager';
 import { createNetworkService } from './network/network-service';
 import { createPreferencesService } from './preferences/preferences-service';
 import { createStorageService } from './storage/storage-service';
+import { vmUsageResolver } from './storage/vm-usage';
 import { VmManager } from './vm/manager';
 import { createVmService, publishVmEvents } from './vm/vm-service';
 import type { WorkerFactory } from './vm/supervision/worker';
@@ -71,7 +72,7 @@ async function openEngine(options: EngineOptions, env: NodeJS.ProcessEnv, log: (
     host: createHostService({ home: options.home, hostKind: options.hostKind }),
     vms: createVmService({ manager: vms, consoles: options.consoles, bus }),
     preferences: createPreferencesService({ home: options.home, bus }),
-    storage: createStorageService({ home: options.home, bus, env }),
+    storage: createStorageService({ home: options.home, bus, env, usage: vmUsageResolver(options.home, env) }),
     networks: createNetworkService({ home: options.home, bus, env, manager: networks }),
   };
   return {

@@ -12,7 +12,6 @@ import { watchFolder, type PoolWatchOptions } from './pools/pool-watcher';
 import { imageInfo } from './qemu-img/info';
 import type { ImageInfoWithChain } from './qemu-img/types';
 import { noUsage, type UsageResolver } from './usage';
-import { vmUsageResolver } from './vm-usage';
 import { getVolume, listVolumes } from './volumes/list';
 import {
   checkVolume,
@@ -161,8 +160,8 @@ export interface StorageRpcOptions {
   home: string;
   bus: EventBus<Record<string, unknown>>;
   env?: NodeJS.ProcessEnv;
-  /** Which VMs use a file; default: the VM registry under `home` (tests may replace it). */
-  usage?: UsageResolver;
+  /** Which VMs use a file: passed in by the host (engine.ts gives the VM registry's), so storage never reaches up into engine/vm. */
+  usage: UsageResolver;
   /** osinfo-db's folder; default /usr/share/osinfo (`$VIRTDESK_OSINFO_DIR` in the CLI). */
   osinfoDir?: string;
 }
@@ -205,7 +204,7 @@ function osInfoOf(index: OsinfoIndex, os: OsinfoOs): OsInfo {
 
 /** Implements engine/api's storage service; a host registers it as `storage` in the engine. */
 export function createStorageService(options: StorageRpcOptions): StorageImplementation {
-  const usage = options.usage ?? vmUsageResolver(options.home, options.env);
+  const { usage } = options;
   const storage = new StorageService({ home: options.home, usage, ...(options.env ? { env: options.env } : {}) });
   const isos = new IsoLibrary({ home: options.home, usage, ...(options.osinfoDir ? { osinfoDir: options.osinfoDir } : {}) });
   const { bus } = options;

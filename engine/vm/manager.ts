@@ -9,7 +9,8 @@ import { pauseVm, rebootVm, resetVm, resumeVm, screenshotPng, sendKeysVm, stopVm
 import type { CreateVmOptions } from './ops/create-vm';
 import { saveVm, type SaveOptions, type SaveResult } from './ops/save-restore/save';
 import { savedAt } from './ops/save-restore/saved-state';
-import { startVm, type StartResume } from './ops/start';
+import { startVm } from './ops/start';
+import type { StartResume } from './ops/start-resume';
 import { VmReadModel, type VmListEntry, type VmManagerEvent, type VmRuntimeInfo } from './read-model';
 import type { VmRuntimePaths } from './runtime/paths';
 import { assertOperationAllowed, stateReasonText, type VmState } from './states';

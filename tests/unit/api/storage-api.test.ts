@@ -16,6 +16,7 @@ import { storageEvents, storageMethods } from '../../../engine/api/storage-api';
 import { createMemoryTransportPair } from '../../../engine/api/transport';
 import { createVmDefinition } from '../../../engine/model';
 import { createStorageService } from '../../../engine/storage/storage-service';
+import { vmUsageResolver } from '../../../engine/storage/vm-usage';
 import { openVmStore } from '../../../engine/vm/definitions/store';
 import { startFlakyServer } from '../../fixtures/storage/flaky-server';
 
@@ -31,7 +32,7 @@ beforeEach(async () => {
   home = await mkdtemp(join(tmpdir(), 'vd-storage-api-'));
   const bus = createEventBus<Record<string, unknown>>();
   const [serverSide, clientSide] = createMemoryTransportPair();
-  server = serveRpc(contract, { storage: createStorageService({ home, bus }) }, bus, serverSide);
+  server = serveRpc(contract, { storage: createStorageService({ home, bus, usage: vmUsageResolver(home) }) }, bus, serverSide);
   client = createRpcClient(contract, clientSide, { defaultTimeoutMs: 60_000 });
 });
 

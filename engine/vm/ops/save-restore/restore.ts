@@ -6,7 +6,7 @@ import { parseVmDefinition, type VmDefinition } from '../../../model';
 import { QmpClosedError, type QmpClient } from '../../../qemu/qmp';
 import { extractQemuMessage } from '../../runtime/qemu-errors';
 import { hardwareChanges } from '../snapshots/hardware-diff';
-import type { StartResume } from '../start';
+import type { StartResume } from '../start-resume';
 import { assertMachineAvailable, machineFamily } from './machine-fit';
 import { discardSavedState, readSavedState, type SavedStateRecord } from './saved-state';
 

@@ -2,7 +2,8 @@ import type { VmDefinition } from '../../../model';
 import type { NetworkManager } from '../../../network/network-manager';
 import { stopVm } from '../control';
 import { VmRegistry } from '../../definitions/registry';
-import { startVm, type StartResume } from '../start';
+import { startVm } from '../start';
+import type { StartResume } from '../start-resume';
 
 /** Where snapshot operations run: the data folder, and how to stop and start the VM. */
 export interface SnapshotContext {
