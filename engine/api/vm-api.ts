@@ -7,6 +7,7 @@ import { withinJsonBounds, type JsonBounds } from './json-bounds';
 
 export { MAX_TAGS, MAX_TAG_LENGTH, tagKey, tagSchema, tagsSchema } from '../model/tags';
 export type { NewCdromInput, NewDiskInput, VmCreateInput } from '../model/create-input';
+export { CPU_MODEL_SUGGESTIONS } from '../model/cpu';
 
 /** A create input before it is complete: without a name the preview names the machine itself. */
 export const vmPreviewInputSchema = vmCreateInputSchema.partial({ name: true });

@@ -6,6 +6,13 @@ export const CPU_MODEL_DEFAULT = 'default';
 /** Expose the host CPU as it is (KVM only; the host probe falls back when it does not start). */
 export const CPU_MODEL_HOST_PASSTHROUGH = 'host-passthrough';
 
+/**
+ * CPU models to suggest where one is chosen (the details editor): the two modes above, QEMU's
+ * `max` and `qemu64` (what the host probe falls back to), and common named models. Any model
+ * QEMU knows is accepted; these are only suggestions.
+ */
+export const CPU_MODEL_SUGGESTIONS = [CPU_MODEL_DEFAULT, CPU_MODEL_HOST_PASSTHROUGH, 'max', 'qemu64', 'Skylake-Client', 'Icelake-Server', 'EPYC', 'Nehalem'] as const;
+
 /** QEMU's limit for q35 without an IOMMU with interrupt remapping; pc allows the same. */
 export const MAX_VCPUS = 255;
 
