@@ -13,7 +13,7 @@ import { assertOperationAllowed } from '../states';
 import { removeInterruptedClones } from '../ops/clone/clone-journal';
 import { recoverInterruptedSave } from '../ops/save-restore/interrupted-save';
 import { probeVmStatus, type VmStatus } from '../runtime/probe';
-import { recoverInterruptedStart } from '../runtime/start-lock';
+import { recoverInterruptedStart } from '../runtime/interrupted-start';
 import type { VmCatalog } from './catalog';
 import { openVmStore, type VmStore } from './store';
 

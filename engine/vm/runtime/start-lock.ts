@@ -1,8 +1,6 @@
 import { join } from 'node:path';
 import { acquireFileLock } from '../../store/file-lock';
-import { clearAfterExit, prepareRuntimeDir, type VmRuntimePaths } from './paths';
-import { findRunningQemu, waitForExit } from './pidfile';
-import { withCommandQmp } from './qmp-session';
+import { prepareRuntimeDir, type VmRuntimePaths } from './paths';
 
 /** How long a start waits for another start of the same VM (a restore of a large state takes a while). */
 const START_LOCK_WAIT_MS = 120_000;
@@ -25,31 +23,4 @@ export async function acquireStartLock(paths: VmRuntimePaths, vmName: string, wa
 /** The start lock when nobody holds it right now, else undefined (the CLI's speculative launch never waits). */
 export async function tryStartLock(paths: VmRuntimePaths, vmName: string): Promise<(() => Promise<void>) | undefined> {
   return acquireStartLock(paths, vmName, 0).catch(() => undefined);
-}
-
-/**
- * A start killed before the guest ran leaves QEMU waiting in `-S` (or for an incoming state): when
- * nobody holds the start lock any more, that QEMU is killed (the guest never ran, so nothing is
- * lost) and its files cleared. Returns what the user should be told, or undefined.
- */
-export async function recoverInterruptedStart(paths: VmRuntimePaths, vmName: string): Promise<string | undefined> {
-  const pid = await findRunningQemu(paths);
-  if (pid === undefined) return undefined;
-  const release = await tryStartLock(paths, vmName);
-  if (!release) return undefined;
-  try {
-    if ((await findRunningQemu(paths)) !== pid) return undefined;
-    const status = await withCommandQmp(paths, vmName, (qmp) => qmp.queryStatus(), { timeoutMs: 5000 }).catch(() => undefined);
-    if (status?.state !== 'prelaunch' && status?.state !== 'inmigrate') return undefined;
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // gone meanwhile
-    }
-    await waitForExit(pid, 5000);
-    await clearAfterExit(paths, pid);
-    return `A start of VM "${vmName}" was interrupted before the guest ran; its waiting QEMU (pid ${pid}) was stopped. Start it again.`;
-  } finally {
-    await release();
-  }
 }
