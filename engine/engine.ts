@@ -7,6 +7,7 @@ import { createHostService } from './host/host-service';
 import { NetworkManager } from './network/network-manager';
 import { createNetworkService } from './network/network-service';
 import { createPreferencesService } from './preferences/preferences-service';
+import { AllowedFolders } from './storage/access/allowed-folders';
 import { createStorageService } from './storage/storage-service';
 import { vmUsageResolver } from './storage/vm-usage';
 import { VmManager } from './vm/manager';
@@ -35,6 +36,11 @@ export interface Engine {
   implementation: ImplementationOf<VirtdeskContract>;
   bus: EventBus<Record<string, unknown>>;
   vms: VmManager;
+  /**
+   * The folders limited sessions may name files in. A host adds what the user picks in its own
+   * file dialog (`allowedFolders.add(folder)`): that is the user acting directly.
+   */
+  allowedFolders: AllowedFolders;
   /** Detaches from every VM; QEMU keeps running (closing a host never stops a VM). */
   close(): Promise<void>;
 }
@@ -68,17 +74,20 @@ async function openEngine(options: EngineOptions, env: NodeJS.ProcessEnv, log: (
   const autostart = await networks.startAutostart().catch((error: unknown) => ({ started: [], failed: [{ name: '(all)', error }] }));
   for (const failure of autostart.failed) log(`[networks] autostart of ${failure.name} failed: ${failure.error instanceof Error ? failure.error.message : String(failure.error)}`);
 
+  // One answer to "may this session name that file?" for the storage and VM services.
+  const access = new AllowedFolders({ home: options.home, env });
   const implementation: ImplementationOf<VirtdeskContract> = {
     host: createHostService({ home: options.home, hostKind: options.hostKind }),
-    vms: createVmService({ manager: vms, consoles: options.consoles, bus }),
+    vms: createVmService({ manager: vms, consoles: options.consoles, bus, access }),
     preferences: createPreferencesService({ home: options.home, bus }),
-    storage: createStorageService({ home: options.home, bus, env, usage: vmUsageResolver(options.home, env) }),
+    storage: createStorageService({ home: options.home, bus, env, usage: vmUsageResolver(options.home, env), access }),
     networks: createNetworkService({ home: options.home, bus, env, manager: networks }),
   };
   return {
     implementation,
     bus,
     vms,
+    allowedFolders: access,
     close: async () => {
       await vms.close();
       await releaseHome();

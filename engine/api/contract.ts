@@ -27,10 +27,18 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
+/**
+ * What kind of caller a peer is. `browser` (a session of `virtdesk serve`) and `app` (the desktop
+ * app's renderer) name host files only inside the allowed folders; `local` (the engine's own
+ * callers) is the user acting directly. Absent means local: only the hosts set it.
+ */
+export type PeerKind = 'browser' | 'app' | 'local';
+
 /** Who is calling: one connection of one host; under serve, also the browser session. */
 export interface PeerInfo {
   connectionId: string;
   session?: string;
+  kind?: PeerKind;
 }
 
 /** Per-call context given to implementations. */

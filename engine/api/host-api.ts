@@ -6,6 +6,8 @@ export const hostInfoSchema = z.object({
   hostname: z.string(),
   /** Which host process serves the engine: the Electron app or `virtdesk serve`. */
   hostKind: z.enum(['electron', 'serve', 'memory']),
+  /** Set when the host runs as root: what that gives every browser session, for a banner. */
+  rootWarning: z.string().nullable().default(null),
 });
 export type HostInfo = z.infer<typeof hostInfoSchema>;
 

@@ -154,6 +154,17 @@ export const volumeCheckSchema = z.object({
 
 const volumeRef = { pool: poolName, name };
 
+export const ALLOWED_FOLDER_SOURCES = ['pool', 'iso-library', 'home', 'added'] as const;
+/** A folder a limited session (a browser under serve, the app's renderer) may name files in. */
+export const allowedFolderSchema = z.object({
+  path: z.string(),
+  source: z.enum(ALLOWED_FOLDER_SOURCES),
+  label: z.string(),
+  /** Only folders added on purpose can be removed from the list. */
+  removable: z.boolean(),
+});
+export type AllowedFolderInfo = z.infer<typeof allowedFolderSchema>;
+
 export const storageMethods = {
   listPools: method(z.object({}), z.object({ pools: z.array(poolSchema), problems: z.array(z.string()) })),
   /** Makes an existing folder a pool. */
@@ -231,6 +242,16 @@ export const storageMethods = {
     isoSchema,
   ),
 
+  /**
+   * The folders a limited session may name host files in (pools, the ISO library, the home folder
+   * without its hidden folders, folders added on purpose); `limited` says whether this caller is held to them.
+   */
+  listAllowedFolders: method(z.object({}), z.object({ folders: z.array(allowedFolderSchema), limited: z.boolean() })),
+  /** Allows a folder on purpose. Refused to a browser session (it cannot widen its own reach) and for system folders. */
+  allowFolder: method(z.object({ path: absolutePath }), allowedFolderSchema),
+  /** Takes a folder added on purpose off the list. */
+  disallowFolder: method(z.object({ path: absolutePath }), z.object({ removed: z.boolean() })),
+
   /** The osinfo database's OSes whose id, name or vendor contain every word of `query`. */
   listOses: method(z.object({ query: z.string().max(100).default(''), limit: z.number().int().min(1).max(2000).default(50) }), z.array(osInfoSchema)),
 };
@@ -239,5 +260,5 @@ export const storageEvents = {
   /** Progress of a long operation started with `operationId`; `total` is null when unknown (a download without a length). */
   'storage.progress': z.object({ operationId: z.string(), done: z.number(), total: z.number().nullable() }),
   /** Pools, volumes or the ISO library changed through this host. */
-  'storage.changed': z.object({ what: z.enum(['pools', 'volumes', 'isos']), pool: z.string().optional() }),
+  'storage.changed': z.object({ what: z.enum(['pools', 'volumes', 'isos', 'folders']), pool: z.string().optional() }),
 };

@@ -25,6 +25,7 @@ export const engineCommandGroups: readonly CommandGroup[] = [
   },
   { prefixes: [['net'], ['vm', 'port-forward']], load: async () => (await import('./net-commands')).netCommands },
   { prefixes: [['conn']], load: async () => (await import('./conn-commands')).connCommands },
+  { prefixes: [['folder']], load: async () => (await import('./folder-commands')).folderCommands },
 ];
 
 function matchLength(argv: readonly string[], prefix: readonly string[]): number {

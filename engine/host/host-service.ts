@@ -6,9 +6,10 @@ import { ENGINE_VERSION } from '../version';
 import { runHostChecks } from './check';
 import { collectHostCapabilities, type HostCapabilities } from './host-capabilities';
 import { hostLimits } from './limits';
+import { rootSessionWarning } from './root-warning';
 
 export function hostInfo(hostKind: HostInfo['hostKind']): HostInfo {
-  return { engineVersion: ENGINE_VERSION, hostname: hostname(), hostKind };
+  return { engineVersion: ENGINE_VERSION, hostname: hostname(), hostKind, rootWarning: rootSessionWarning(hostKind) };
 }
 
 export function hostOverview(caps: HostCapabilities): HostOverview {

@@ -25,3 +25,4 @@ export * from './serial';
 export * from './tags';
 export * from './unknown-fields';
 export * from './validate';
+export * from './host-paths';

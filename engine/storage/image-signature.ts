@@ -15,6 +15,8 @@ export async function rawContentSignature(path: string): Promise<string | undefi
     if (at(512, 'EFI PART')) return 'GPT partition table';
     if (at(0x8001, 'CD001')) return 'ISO 9660 file system';
     if (at(0, 'XFSB')) return 'XFS file system';
+    if (at(0, 'LUKS\xba\xbe')) return 'LUKS encrypted volume';
+    if (at(512 + 24, 'LVM2 001')) return 'LVM physical volume';
     if (head.length >= 1082 && head.readUInt16LE(1080) === 0xef53) return 'ext2/3/4 file system';
     if (at(0x10040, '_BHRfS_M')) return 'Btrfs file system';
     if (at(4086, 'SWAPSPACE2')) return 'Linux swap';

@@ -2,6 +2,9 @@ import { join } from 'node:path';
 import type { ImplementationOf } from '../api/contract';
 import type { EventBus } from '../api/events';
 import type { OsInfo, storageEvents, storageMethods } from '../api/storage-api';
+import { EngineError } from '../api/errors';
+import { AllowedFolders, isLimitedPeer } from './access/allowed-folders';
+import { systemFolderProblem } from './access/system-folders';
 import type { DownloadProgress } from './download/download';
 import { freeBytes } from './free-space';
 import { describe } from './iso/detect-os';
@@ -66,6 +69,8 @@ export class StorageService {
     const { pools, problems } = await this.pools.list();
     const summaries = await Promise.all(
       pools.map(async (pool): Promise<PoolSummary> => {
+        const refused = systemFolderProblem(pool.path);
+        if (refused !== undefined) return { ...pool, available: false, problem: `${refused}; remove this pool (its files stay)` };
         try {
           return { ...pool, available: true, freeBytes: await freeBytes(pool.path) };
         } catch (error) {
@@ -164,6 +169,8 @@ export interface StorageRpcOptions {
   usage: UsageResolver;
   /** osinfo-db's folder; default /usr/share/osinfo (`$VIRTDESK_OSINFO_DIR` in the CLI). */
   osinfoDir?: string;
+  /** Where limited sessions may name files; default the allowed folders of `home`. */
+  access?: AllowedFolders;
 }
 
 type StorageContract = { services: { storage: typeof storageMethods }; events: typeof storageEvents };
@@ -208,7 +215,8 @@ export function createStorageService(options: StorageRpcOptions): StorageImpleme
   const storage = new StorageService({ home: options.home, usage, ...(options.env ? { env: options.env } : {}) });
   const isos = new IsoLibrary({ home: options.home, usage, ...(options.osinfoDir ? { osinfoDir: options.osinfoDir } : {}) });
   const { bus } = options;
-  const changed = (what: 'pools' | 'volumes' | 'isos', pool?: string) => bus.emit('storage.changed', pool === undefined ? { what } : { what, pool });
+  const access = options.access ?? new AllowedFolders({ home: options.home, ...(options.env ? { env: options.env } : {}) });
+  const changed = (what: 'pools' | 'volumes' | 'isos' | 'folders', pool?: string) => bus.emit('storage.changed', pool === undefined ? { what } : { what, pool });
   const qemuImgProgress = (operationId: string | undefined) => {
     const report = progressReporter(bus, operationId);
     return (event: { percent: number }) => report(event.percent, 100);
@@ -220,7 +228,9 @@ export function createStorageService(options: StorageRpcOptions): StorageImpleme
 
   return {
     listPools: () => storage.listPools(),
-    async addPool({ name, path }) {
+    async addPool({ name, path }, { peer }) {
+      // A pool becomes an allowed folder, so a limited session may only make one of a folder it may already use.
+      await access.assertPeerMayUse(peer, [{ field: 'pool folder', path }]);
       const pool = await storage.addPool(name, path);
       changed('pools');
       return pool;
@@ -252,7 +262,8 @@ export function createStorageService(options: StorageRpcOptions): StorageImpleme
       changed('volumes', params.pool);
       return result;
     },
-    async importVolume({ operationId, ...params }, { signal }) {
+    async importVolume({ operationId, ...params }, { signal, peer }) {
+      await access.assertPeerMayUse(peer, [{ field: 'image to import', path: params.source }]);
       const result = await storage.importVolume(withSignal({ ...defined(params), onProgress: qemuImgProgress(operationId) }, signal));
       changed('volumes', params.pool);
       return result;
@@ -265,12 +276,16 @@ export function createStorageService(options: StorageRpcOptions): StorageImpleme
     checkVolume: (params) => storage.checkVolume(defined(params)),
 
     listIsos: () => isos.list(),
-    async addIso({ path, name }) {
+    async addIso({ path, name }, { peer }) {
+      await access.assertPeerMayUse(peer, [{ field: 'ISO file', path }]);
       const entry = await isos.add(path, defined({ name }));
       changed('isos');
       return entry;
     },
-    detectIso: ({ path }) => isos.detect(path),
+    async detectIso({ path }, { peer }) {
+      await access.assertPeerMayUse(peer, [{ field: 'ISO file', path }]);
+      return isos.detect(path);
+    },
     async removeIso({ id, deleteFile }) {
       const { entry, deletedFile } = await isos.remove(id, defined({ deleteFile }));
       changed('isos');
@@ -280,6 +295,23 @@ export function createStorageService(options: StorageRpcOptions): StorageImpleme
       const entry = await isos.download(withSignal({ ...defined(params), onProgress: downloadProgress(operationId) }, signal));
       changed('isos');
       return entry;
+    },
+
+    listAllowedFolders: async (_params, { peer }) => ({ folders: await access.list(), limited: isLimitedPeer(peer) }),
+    async allowFolder({ path }, { peer }) {
+      if (peer.kind === 'browser') {
+        throw new EngineError('permission-denied', 'A browser session cannot allow more folders to itself.', {
+          hint: `Allow the folder on the host: \`virtdesk folder allow ${path}\` (or in the desktop app).`,
+        });
+      }
+      const folder = await access.add(path);
+      changed('folders');
+      return folder;
+    },
+    async disallowFolder({ path }) {
+      const removed = await access.remove(path);
+      if (removed) changed('folders');
+      return { removed };
     },
 
     async listOses({ query, limit }) {

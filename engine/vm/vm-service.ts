@@ -4,6 +4,9 @@ import type { EventBus } from '../api/events';
 import type { VirtdeskContract } from '../api/virtdesk-api';
 import type { VmDetails, VmStats } from '../api/vm-api';
 import type { ConsoleGateway } from '../console-gateway';
+import { addedHostPaths, hostPathsOf } from '../model';
+import { AllowedFolders } from '../storage/access/allowed-folders';
+import { applyMergePatch } from './definitions/merge-patch';
 import { cloneVm } from './ops/clone/clone-vm';
 import { isTemplate, markTemplate, unmarkTemplate } from './ops/clone/template';
 import { editVm } from './ops/edit-vm';
@@ -62,9 +65,10 @@ export function publishVmEvents(bus: EventBus<Record<string, unknown>>, options:
 }
 
 /** The vms service of the contract over the VM manager of this host. */
-export function createVmService(options: { manager: VmManager; consoles: ConsoleGateway; bus?: EventBus<Record<string, unknown>> }): VmImplementation {
+export function createVmService(options: { manager: VmManager; consoles: ConsoleGateway; bus?: EventBus<Record<string, unknown>>; access?: AllowedFolders }): VmImplementation {
   const { manager, consoles, bus } = options;
   const registry = manager.registry;
+  const access = options.access ?? new AllowedFolders({ home: registry.home, env: registry.env });
   async function details(ref: string): Promise<VmDetails> {
     const { definition, runtime } = await manager.get(ref);
     const running = runtime.pid !== null;
@@ -107,13 +111,17 @@ export function createVmService(options: { manager: VmManager; consoles: Console
       }
     },
 
-    create: async ({ input, operationId }, { signal }) => {
+    create: async ({ input, operationId }, { signal, peer }) => {
+      await access.assertPeerMayUse(peer, hostPathsOf(input));
       const report = operationId === undefined || bus === undefined ? undefined : progressReporter(bus, operationId);
       const def = await manager.create(input, { signal, ...(report ? { onDownload: (p) => report(p.receivedBytes, p.totalBytes ?? null) } : {}) });
       return details(def.id);
     },
 
-    update: async ({ id, patch }) => {
+    update: async ({ id, patch }, { peer }) => {
+      // Files the VM already uses stay usable; a limited session may add only files in allowed folders.
+      const current = await registry.resolve(id);
+      await access.assertPeerMayUse(peer, addedHostPaths(current, applyMergePatch(current, patch).value));
       const updated = await editVm(registry, id, patch, async (vmId) => (await manager.get(vmId)).runtime.pid !== null);
       return details(updated.id);
     },

@@ -10,7 +10,7 @@ export const RPC_CHANNEL = 'virtdesk:rpc';
 
 /** The peer of a window's RPC connection; console ports go back to that window only. */
 export function peerOfWindow(contentsId: number): PeerInfo {
-  return { connectionId: `window-${contentsId}` };
+  return { connectionId: `window-${contentsId}`, kind: 'app' };
 }
 
 export function windowIdOf(peer: PeerInfo): number | undefined {

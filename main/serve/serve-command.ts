@@ -3,6 +3,7 @@ import { parseArgs } from 'node:util';
 import type { CliIo } from '../../engine/cli/command';
 import { UsageError } from '../../engine/cli/run-cli';
 import { createEngine } from '../../engine/engine';
+import { rootSessionWarning } from '../../engine/host/root-warning';
 import { virtdeskHome } from '../../engine/paths';
 import { supervisorForkExecArgv } from '../../engine/vm/supervision/supervisor-flags';
 import { forkWorkerFactory } from '../../engine/vm/supervision/worker';
@@ -52,6 +53,8 @@ export const serveCommand = {
     if (values['allow-remote']) {
       io.stderr('WARNING: --allow-remote serves the VMs of this machine to the network. Anyone with the launch URL controls them.\n');
     }
+    const rootWarning = rootSessionWarning('serve');
+    if (rootWarning) io.stderr(`WARNING: ${rootWarning}\n`);
     const tls = values['tls-cert'] && values['tls-key'] ? { tls: { certFile: values['tls-cert'], keyFile: values['tls-key'] } } : {};
     // Bind first: a serve that cannot listen fails here, before its engine supervises anything.
     const listener = await listen({ host: values.host, port, allowRemote: values['allow-remote'], ...tls });

@@ -114,7 +114,7 @@ export async function startServer(options: ServeOptions): Promise<RunningServer>
       auth.attach(session, ws);
       const transport = wsTransport(ws, log);
       serveRpc(virtdeskContract, options.engine.implementation, options.engine.bus, transport, {
-        peer: { connectionId, session },
+        peer: { connectionId, session, kind: 'browser' },
         onProtocolError: (problem) => log(`RPC protocol error: ${problem}`),
       });
     });

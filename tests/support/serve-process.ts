@@ -1,10 +1,11 @@
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const cli = fileURLToPath(new URL('../../dist/node/cli.cjs', import.meta.url));
+const GUEST_CACHE = fileURLToPath(new URL('../../.cache/guest', import.meta.url));
 
 export interface ServeProcess {
   /** The launch URL with its one-time token. */
@@ -20,8 +21,14 @@ export interface ServeProcess {
 export async function startServeProcess(options: { home?: string; env?: NodeJS.ProcessEnv; args?: string[] } = {}): Promise<ServeProcess> {
   const home = options.home ?? (await mkdtemp(join(tmpdir(), 'virtdesk-e2e-')));
   const ownsHome = options.home === undefined;
+  await mkdir(GUEST_CACHE, { recursive: true });
+  // The tests' browser names the test guest's files (kernel, ISO) in the shared cache, which is no
+  // pool: the user allows that folder on the host, as `virtdesk folder allow` is meant for.
+  const env = { ...process.env, VIRTDESK_HOME: home, ...options.env };
+  const allowed = spawnSync(process.execPath, [cli, 'folder', 'allow', GUEST_CACHE], { env, encoding: 'utf8' });
+  if (allowed.status !== 0) throw new Error(`virtdesk folder allow ${GUEST_CACHE} failed: ${allowed.stderr}`);
   const child = spawn(process.execPath, [cli, 'serve', '--port', '0', ...(options.args ?? [])], {
-    env: { ...process.env, VIRTDESK_HOME: home, ...options.env },
+    env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let output = '';

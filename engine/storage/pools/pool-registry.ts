@@ -4,6 +4,7 @@ import { isAbsolute, join, resolve } from 'node:path';
 import * as z from 'zod';
 import { EngineError } from '../../api/errors';
 import { createDocumentStore, type DocumentStore } from '../../store';
+import { assertNotSystemFolder, systemFolderProblem } from '../access/system-folders';
 import { validatePoolName } from './names';
 
 export const DEFAULT_POOL = 'default';
@@ -76,6 +77,11 @@ export class PoolRegistry {
       const known = (await this.list()).pools.map((p) => p.name).join(', ');
       throw new EngineError('not-found', `There is no storage pool named "${name}".`, { hint: `Known pools: ${known}. Add a folder with \`virtdesk pool add NAME PATH\`.` });
     }
+    // A pool added before system folders were refused is not used, only removable.
+    const problem = systemFolderProblem(doc.path);
+    if (problem !== undefined) {
+      throw new EngineError('invalid-state', `Pool "${name}" cannot be used: ${problem}.`, { hint: `Remove it with \`virtdesk pool remove ${name}\` (its files stay) and add a folder meant for disk images.` });
+    }
     return { ...doc, builtIn: false };
   }
 
@@ -92,6 +98,7 @@ export class PoolRegistry {
       if (error instanceof EngineError) throw error;
       throw new EngineError('not-found', `The folder ${folder} does not exist or cannot be read.`, { hint: 'Create it first, or check its permissions.' });
     }
+    assertNotSystemFolder(real, folder);
     if (real === resolve(this.defaultPath)) throw new EngineError('already-exists', `${folder} is the default pool's folder.`);
     const doc = await this.store.create({ id: randomUUID(), name, path: real });
     return { ...doc, builtIn: false };
@@ -100,7 +107,9 @@ export class PoolRegistry {
   /** Forgets a pool. Its folder and every file in it stay on disk. */
   async remove(name: string): Promise<PoolDefinition> {
     if (name === DEFAULT_POOL) throw new EngineError('invalid-argument', 'The default pool cannot be removed.');
-    const pool = await this.get(name);
+    const doc = await this.store.findByName(name);
+    if (!doc) return this.get(name); // not-found, naming the known pools
+    const pool = { ...doc, builtIn: false };
     await this.store.delete(pool.id);
     return pool;
   }

@@ -12,6 +12,7 @@ import { pathExists } from '../qemu-img/output-file';
 import { resizeImage } from '../qemu-img/resize';
 import { CREATABLE_FORMATS, type CreatableFormat, type Preallocation, type ProgressListener } from '../qemu-img/types';
 import { canonicalPath, describeUsers } from '../usage';
+import { assertDeletableImage } from './deletable';
 import { probeImage } from './format-check';
 import { assertNotBase, assertNotRunning } from './guards';
 import { getVolume, qemuImgEnv } from './list';
@@ -86,6 +87,7 @@ export async function deleteVolume(ctx: StorageContext, request: DeleteVolumeReq
     await unlink(volume.path);
     return { deleted: volume.path, keptFile: volume.referenceTo };
   }
+  await assertDeletableImage(volume.path, volume.format);
   await rm(volume.path);
   return { deleted: volume.path };
 }

@@ -6,6 +6,7 @@ import { findQemu } from '../../host/find-qemu';
 import { hostLimits } from '../../host/limits';
 import { readHostResources } from '../../host/memory';
 import { MAX_VCPUS, VM_DEFAULTS, type HostLimits, type VmCreateInput, type VmDefinition } from '../../model';
+import { imageDeletionProblem } from '../../storage/volumes/deletable';
 import { canonicalPath, type UsageResolver, type VolumeUser } from '../../storage/usage';
 import { findRunningQemu } from '../runtime/pidfile';
 import { removeRuntimeDir, vmRuntimePaths, type VmRuntimePaths } from '../runtime/paths';
@@ -163,6 +164,11 @@ export class VmRegistry {
         const users = others.filter((other) => other.disks.some((d) => d.source === disk.source) || other.cdroms.some((c) => c.media === disk.source));
         if (users.length > 0) {
           outcome.keptFiles.push({ path: disk.source, why: `also used by VM ${users.map((u) => `"${u.name}"`).join(', ')}` });
+          continue;
+        }
+        const notImage = await imageDeletionProblem(disk.source, this.env);
+        if (notImage !== undefined) {
+          outcome.keptFiles.push({ path: disk.source, why: `it is not a disk image (${notImage})` });
           continue;
         }
         try {
