@@ -38,12 +38,27 @@ export async function readPreferences(home: string): Promise<{ preferences: Pref
  * Read-modify-write of the preferences under the file's lock: `change` gets fresh preferences and
  * returns the fields to change. Fields this version does not know (a newer Virtdesk's) are kept.
  */
-export function updatePreferences(home: string, change: (current: Preferences) => Partial<Preferences>): Promise<Preferences> {
+export async function updatePreferences(home: string, change: (current: Preferences) => Partial<Preferences>): Promise<Preferences> {
+  let next = preferencesSchema.parse({});
+  await rewritePreferences(home, (raw, preferences) => {
+    next = preferencesSchema.parse({ ...raw, ...change(preferences) });
+    return { ...raw, ...next };
+  });
+  return next;
+}
+
+/**
+ * The same read-modify-write for a field kept outside the schema, which `preferences.set` can
+ * therefore never change (the allowed folders: a browser session must not widen its own reach).
+ */
+export function updateRawPreferences(home: string, change: (raw: Record<string, unknown>) => Record<string, unknown>): Promise<void> {
+  return rewritePreferences(home, (raw) => change(raw));
+}
+
+function rewritePreferences(home: string, change: (raw: Record<string, unknown>, preferences: Preferences) => Record<string, unknown>): Promise<void> {
   const file = preferencesFile(home);
   return withFileLock(`${file}.lock`, async () => {
     const { preferences, raw } = await readPreferences(home);
-    const next = preferencesSchema.parse({ ...raw, ...change(preferences) });
-    await writeFileAtomic(file, `${JSON.stringify({ ...raw, ...next }, null, 2)}\n`);
-    return next;
+    await writeFileAtomic(file, `${JSON.stringify(change(raw, preferences), null, 2)}\n`);
   });
 }

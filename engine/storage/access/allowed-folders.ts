@@ -1,10 +1,10 @@
-import { readFile, realpath, stat } from 'node:fs/promises';
+import { realpath, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import type { PeerInfo } from '../../api/contract';
 import { EngineError } from '../../api/errors';
 import type { HostPathField } from '../../model/host-paths';
-import { withFileLock, writeFileAtomic } from '../../store';
+import { readPreferences, updateRawPreferences } from '../../preferences/preferences-file';
 import { IsoLibrary } from '../iso/iso-library';
 import { PoolRegistry } from '../pools/pool-registry';
 import { systemFolderProblem } from './system-folders';
@@ -58,12 +58,10 @@ export async function realPathOf(path: string): Promise<string> {
 }
 
 export class AllowedFolders {
-  private readonly file: string;
   private readonly pools: PoolRegistry;
   private readonly isos: IsoLibrary;
 
   constructor(private readonly options: AllowedFoldersOptions) {
-    this.file = join(options.home, 'preferences.json');
     this.pools = new PoolRegistry(options.home);
     this.isos = new IsoLibrary({ home: options.home });
   }
@@ -152,29 +150,16 @@ export class AllowedFolders {
   }
 
   private async added(): Promise<string[]> {
-    const value = (await this.readPreferences())[PREFERENCE];
-    return Array.isArray(value) ? value.filter((p): p is string => typeof p === 'string' && isAbsolute(p)) : [];
-  }
-
-  private async readPreferences(): Promise<Record<string, unknown>> {
-    const text = await readFile(this.file, 'utf8').catch((error: NodeJS.ErrnoException) => {
-      if (error.code === 'ENOENT') return '{}';
-      throw error;
-    });
-    try {
-      const value: unknown = JSON.parse(text);
-      return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
-    } catch {
-      throw new EngineError('invalid-state', `${this.file} is not valid JSON.`, { hint: 'Fix or delete the file; deleting it restores the default preferences.' });
-    }
+    return addedFoldersOf((await readPreferences(this.options.home)).raw);
   }
 
   /** Read-modify-write under the preferences lock; every other field of the file is kept. */
   private updateAdded(change: (paths: string[]) => string[]): Promise<void> {
-    return withFileLock(`${this.file}.lock`, async () => {
-      const raw = await this.readPreferences();
-      const next = change(await this.added());
-      await writeFileAtomic(this.file, `${JSON.stringify({ ...raw, [PREFERENCE]: next }, null, 2)}\n`);
-    });
+    return updateRawPreferences(this.options.home, (raw) => ({ ...raw, [PREFERENCE]: change(addedFoldersOf(raw)) }));
   }
+}
+
+function addedFoldersOf(raw: Record<string, unknown>): string[] {
+  const value = raw[PREFERENCE];
+  return Array.isArray(value) ? value.filter((p): p is string => typeof p === 'string' && isAbsolute(p)) : [];
 }
