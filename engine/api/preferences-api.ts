@@ -17,6 +17,8 @@ export const preferencesSchema = z.object({
   defaultPool: z.string().default('default'),
   statsIntervalMs: z.number().int().min(500).max(60_000).default(2000),
   confirmForceOff: z.boolean().default(true),
+  /** Shut down forces a VM off when its guest has not powered off after this many seconds; null (the default) never forces. */
+  forceOffAfterSeconds: z.number().int().min(10).max(86_400).nullable().default(null),
   confirmDelete: z.boolean().default(true),
   /** libvirt connections, in the order the user added them. */
   connections: z.array(savedConnectionSchema).default([]),

@@ -37,6 +37,8 @@ export const vmSummarySchema = z.object({
   state: vmStateSchema,
   /** Why the VM is in this state when that is worth saying (crashed, failed to start, …). */
   stateReason: z.string().nullable(),
+  /** When the engine saw the VM enter this state (ISO time): how long it has been shutting down. */
+  stateSince: z.string().nullable().optional(),
   vcpus: z.number().int(),
   memoryMiB: z.number().int(),
   autostart: z.boolean(),
@@ -143,7 +145,14 @@ export const vmMethods = {
   update: method(z.object({ id: vmId, patch: z.record(z.string(), z.unknown()).superRefine(withinJsonBounds(VM_DEFINITION_BOUNDS, 'the patch')) }), vmDetailsSchema),
   delete: method(z.object({ id: vmId, withStorage: z.boolean().default(false) }), z.null()),
   start: method(byId, z.null()),
-  stop: method(z.object({ id: vmId, force: z.boolean().default(false), timeoutSeconds: z.number().positive().max(3600).optional() }), z.null()),
+  /**
+   * Asks the guest to shut down and answers at once (or after `waitSeconds`): `stopped` false means it
+   * is still shutting down, never forced. Only `force`, or `forceAfterSeconds` (in the background), force it off.
+   */
+  stop: method(
+    z.object({ id: vmId, force: z.boolean().default(false), waitSeconds: z.number().min(0).max(60).optional(), forceAfterSeconds: z.number().positive().max(86_400).optional() }),
+    z.object({ stopped: z.boolean(), forced: z.boolean() }),
+  ),
   reboot: method(byId, z.null()),
   reset: method(byId, z.null()),
   pause: method(byId, z.null()),
@@ -188,7 +197,7 @@ export const vmEvents = {
    * an id without one was deleted (or its file stopped loading). Without `summaries`, reload the list.
    */
   'vms.changed': z.object({ ids: z.array(z.string()), summaries: z.array(vmSummarySchema).optional() }),
-  'vm.state': z.object({ id: z.string(), state: vmStateSchema, stateReason: z.string().nullable() }),
+  'vm.state': z.object({ id: z.string(), state: vmStateSchema, stateReason: z.string().nullable(), stateSince: z.string().optional() }),
   /**
    * Stats samples of running VMs, every 2 s by default. The VMs are sampled at the same moments and
    * their samples travel together: one event per interval holding a sample of each running VM.

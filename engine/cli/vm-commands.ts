@@ -7,7 +7,7 @@ import type { NewDiskInput, VmCreateInput, VmDefinition } from '../model';
 import { parsePortForward } from '../model/net/port-forward-spec';
 import { virtdeskHome } from '../paths';
 import { parseSize } from '../storage/size';
-import { DEFAULT_STOP_TIMEOUT_MS, pauseVm, rebootVm, resetVm, resumeVm, screenshotVm, sendKeysVm, stopVm } from '../vm/ops/control';
+import { pauseVm, rebootVm, resetVm, resumeVm, screenshotVm, sendKeysVm, stopVm } from '../vm/ops/control';
 import { VmRegistry } from '../vm/definitions/registry';
 import { connectSerialConsole } from '../vm/supervision/serial-mux/serial-console';
 import { claimSpeculativeLaunch } from '../vm/ops/fast-start/speculative-launch';
@@ -261,22 +261,53 @@ const start: CliCommand = {
   },
 };
 
+/** How long `vm stop` waits for the guest by default; it is never forced for this. */
+const DEFAULT_STOP_WAIT_SECONDS = 120;
+
+function seconds(values: Values, option: string): number | undefined {
+  const text = str(values, option);
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new UsageError(`--${option} must be a positive number of seconds, not "${text}"`);
+  return value;
+}
+
 const stop: CliCommand = {
   path: ['vm', 'stop'],
-  summary: 'Shut a VM down (ACPI, then forced after the timeout)',
-  usage: 'virtdesk vm stop NAME [--force] [--timeout SEC]',
+  summary: 'Shut a VM down through ACPI; never forced unless asked',
+  usage: [
+    'virtdesk vm stop NAME [--wait SECONDS] [--force-after SECONDS] [--force]',
+    '  --wait SECONDS         how long to wait for the guest to power off (default 120); a guest still',
+    '                         running then is left running, and the command exits 1 without forcing it',
+    '  --force-after SECONDS  force the VM off if the guest has not powered off after SECONDS',
+    '                         (--timeout SECONDS is the old name of this option)',
+    '  --force                force the VM off at once, without asking the guest (unsaved work is lost)',
+  ].join('\n'),
   async run(args, io) {
-    const { values, positionals } = parse(args, { force: { type: 'boolean', default: false }, timeout: { type: 'string' } }, { count: 1, names: 'NAME' });
-    const timeout = str(values, 'timeout');
-    let timeoutMs = DEFAULT_STOP_TIMEOUT_MS;
-    if (timeout !== undefined) {
-      const seconds = Number(timeout);
-      if (!Number.isFinite(seconds) || seconds <= 0) throw new UsageError(`--timeout must be a positive number of seconds, not "${timeout}"`);
-      timeoutMs = seconds * 1000;
-    }
+    const { values, positionals } = parse(
+      args,
+      { force: { type: 'boolean', default: false }, wait: { type: 'string' }, 'force-after': { type: 'string' }, timeout: { type: 'string' } },
+      { count: 1, names: 'NAME' },
+    );
+    const wait = seconds(values, 'wait') ?? DEFAULT_STOP_WAIT_SECONDS;
+    const forceAfter = seconds(values, 'force-after') ?? seconds(values, 'timeout');
     const { def } = await resolveAll(io, positionals[0]!);
-    if (!values.force) io.stderr(`Asking the guest of "${def.name}" to shut down (forced off after ${timeoutMs / 1000} s)...\n`);
-    const result = await stopVm(def, context(io), { force: values.force === true, timeoutMs });
+    if (!values.force) {
+      io.stderr(
+        forceAfter === undefined
+          ? `Asking the guest of "${def.name}" to shut down (waiting up to ${wait} s; it is not forced)...\n`
+          : `Asking the guest of "${def.name}" to shut down (forced off after ${forceAfter} s)...\n`,
+      );
+    }
+    const result = await stopVm(def, context(io), { force: values.force === true, waitMs: wait * 1000, ...(forceAfter === undefined ? {} : { forceAfterMs: forceAfter * 1000 }) });
+    if (!result.stopped) {
+      io.stderr(
+        `VM "${def.name}" is still running: its guest did not power off within ${wait} s of the shutdown request, and it was not forced off.\n` +
+          `It may still be shutting down (installing updates, say): wait with \`virtdesk vm stop ${def.name} --wait SECONDS\`, ` +
+          `or force it off with \`virtdesk vm stop ${def.name} --force\` (unsaved work in the guest is lost).\n`,
+      );
+      return 1;
+    }
     io.stdout(result.forced ? `VM "${def.name}" was forced off.\n` : `VM "${def.name}" shut down.\n`);
     return 0;
   },

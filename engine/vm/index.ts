@@ -1,5 +1,5 @@
 /** The VM runtime: launch, watch, control and supervise QEMU processes. */
-export { DEFAULT_STOP_TIMEOUT_MS, pauseVm, rebootVm, recordExit, resetVm, resumeVm, screenshotPng, screenshotVm, sendKeysVm, stopVm, type ControlContext, type StopOptions, type StopResult } from './ops/control';
+export { REBOOT_TIMEOUT_MS, pauseVm, rebootVm, recordExit, resetVm, resumeVm, screenshotPng, screenshotVm, sendKeysVm, stopVm, type ControlContext, type StopOptions, type StopResult } from './ops/control';
 export { assertFilesUsable, filesOf } from './runtime/file-checks';
 export { launchQemu, type LaunchRequest, type LaunchResult } from './runtime/launcher';
 export { VmManager, type VmListEntry, type VmManagerEvent, type VmManagerOptions, type VmRuntimeInfo } from './manager';

@@ -16,7 +16,7 @@ import type { VmRuntimePaths } from './runtime/paths';
 import { assertOperationAllowed, stateReasonText, type VmState } from './states';
 import type { VmStatsSample } from './stats/collector';
 import type { RestartPolicyOptions } from './supervision/restart-policy';
-import { Supervisors } from './supervision/supervisors';
+import { Supervisors, type TrackedVm } from './supervision/supervisors';
 import type { WorkerFactory } from './supervision/worker';
 
 export type { VmListEntry, VmManagerEvent, VmRuntimeInfo } from './read-model';
@@ -56,8 +56,11 @@ export class VmManager {
   readonly #read: VmReadModel;
   #stopWatching: (() => void) | undefined;
 
+  readonly #log: (line: string) => void;
+
   private constructor(options: VmManagerOptions, registry: VmRegistry, catalog: VmCatalog, log: (line: string) => void) {
     this.#options = options;
+    this.#log = log;
     this.registry = registry;
     this.#catalog = catalog;
     const env = options.env ?? process.env;
@@ -189,16 +192,42 @@ export class VmManager {
     });
   }
 
+  /**
+   * Asks the guest to shut down (or forces it off with `force`). Waits `waitMs` at most (default:
+   * not at all); a guest still running then is left "shutting down", never forced, unless
+   * `forceAfterMs` was given: then it is forced off that long after the request, in the background.
+   */
   async stop(ref: string, options: StopOptions = {}): Promise<StopResult> {
     const { def, tracked } = await this.#supervisors.ensureTracked(ref);
+    const asked = Date.now();
+    const { forceAfterMs, ...now } = options;
+    const waitMs = forceAfterMs === undefined ? now.waitMs : Math.min(now.waitMs ?? 0, forceAfterMs);
     return this.#supervisors.busy(tracked, async () => {
       assertOperationAllowed(options.force ? 'force-stop' : 'stop', tracked.machine.state, def.name);
-      const result = await stopVm(def, this.#controlContext(), options);
+      const pid = tracked.pid;
+      const result = await stopVm(def, this.#controlContext(), { ...now, ...(waitMs === undefined ? {} : { waitMs }) });
+      if (!result.stopped) {
+        tracked.machine.transition('shutting-down');
+        if (forceAfterMs !== undefined && pid !== undefined) this.#forceOffLater(tracked, pid, asked + forceAfterMs);
+        return result;
+      }
       // The supervisor reports the same when it sees QEMU go; don't wait for it.
       tracked.machine.reset('stopped', { kind: 'user-stopped', forced: result.forced });
       tracked.pid = undefined;
       return result;
     });
+  }
+
+  /** The user's "force off after N seconds" preference: forces the same QEMU off at `at` if it is still shutting down. */
+  #forceOffLater(tracked: TrackedVm, pid: number, at: number): void {
+    const timer = setTimeout(
+      () => {
+        if (tracked.pid !== pid || tracked.machine.state !== 'shutting-down') return;
+        this.stop(tracked.id, { force: true }).catch((error: unknown) => this.#log(`Forcing off VM "${tracked.name}" after its shutdown timeout failed: ${error instanceof Error ? error.message : String(error)}`));
+      },
+      Math.max(0, at - Date.now()),
+    );
+    timer.unref();
   }
 
   /** Saves a running VM's state to a file and stops it; its next start resumes the guest (see save-restore). */

@@ -26,7 +26,7 @@ export type VmManagerEvent =
    * the list entries of those of `ids` that still exist (an id without one is gone).
    */
   | { type: 'vms.changed'; ids: string[]; summaries: VmListEntry[] }
-  | { type: 'vm.state'; id: string; state: VmState; stateReason: string | null }
+  | { type: 'vm.state'; id: string; state: VmState; stateReason: string | null; stateSince?: string }
   | { type: 'vm.stats'; id: string; stats: VmStatsSample }
   | { type: 'vm.event'; id: string; event: VmDomainEvent }
   /** A long operation (snapshot, save, clone) moving on, 0–1. */
@@ -78,7 +78,13 @@ export class VmReadModel {
   #summary(base: VmSummaryBase): VmListEntry {
     const tracked = this.#sources.live(base.id);
     const state = tracked?.machine.state ?? 'stopped';
-    return { ...base, tags: [...base.tags], state, stateReason: stateReasonText(state, tracked?.machine.exitReason, base.savedAt) };
+    return {
+      ...base,
+      tags: [...base.tags],
+      state,
+      stateReason: stateReasonText(state, tracked?.machine.exitReason, base.savedAt),
+      stateSince: tracked && state === 'shutting-down' ? new Date(tracked.stateSince).toISOString() : null,
+    };
   }
 
   async get(ref: string): Promise<{ definition: VmDefinition; runtime: VmRuntimeInfo }> {

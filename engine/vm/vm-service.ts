@@ -50,7 +50,7 @@ export function publishVmEvents(bus: EventBus<Record<string, unknown>>, options:
         bus.emit('vms.changed', { ids: event.ids, summaries: event.summaries });
         break;
       case 'vm.state':
-        bus.emit('vm.state', { id: event.id, state: event.state, stateReason: event.stateReason });
+        bus.emit('vm.state', { id: event.id, state: event.state, stateReason: event.stateReason, ...(event.stateSince === undefined ? {} : { stateSince: event.stateSince }) });
         break;
       case 'vm.stats':
         stats.add(statsToWire(event.id, event.stats));
@@ -134,10 +134,8 @@ export function createVmService(options: { manager: VmManager; consoles: Console
       await manager.start(id);
       return null;
     },
-    stop: async ({ id, force, timeoutSeconds }) => {
-      await manager.stop(id, { force, ...(timeoutSeconds === undefined ? {} : { timeoutMs: timeoutSeconds * 1000 }) });
-      return null;
-    },
+    stop: ({ id, force, waitSeconds, forceAfterSeconds }) =>
+      manager.stop(id, { force, ...(waitSeconds === undefined ? {} : { waitMs: waitSeconds * 1000 }), ...(forceAfterSeconds === undefined ? {} : { forceAfterMs: forceAfterSeconds * 1000 }) }),
     reboot: async ({ id }) => {
       await manager.reboot(id);
       return null;

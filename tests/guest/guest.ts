@@ -37,6 +37,13 @@ export const READY_LINE_IN_STREAM = /VIRTDESK-READY ip=(\S+)\r?\n/;
 export const SHELL_PROMPT = 'virtdesk-guest# ';
 /** Text contained in the body of http://<guest>:80/. */
 export const HTTP_BODY_TEXT = 'virtdesk-test-guest';
+
+/**
+ * Kernel arguments (added to `cmdline`) that make the guest ignore the ACPI power button, like a
+ * guest busy installing updates or one without acpid: the kernel's button driver never loads, so
+ * acpid never hears it. QEMU still sends POWERDOWN; the guest keeps running.
+ */
+export const IGNORE_ACPI_POWER_BUTTON = 'initcall_blacklist=acpi_button_driver_init module_blacklist=button';
 /** The guest's HTTP port (forward it with `hostfwd=tcp:127.0.0.1:<port>-:80`). */
 export const HTTP_PORT = 80;
 

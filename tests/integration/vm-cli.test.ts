@@ -78,7 +78,7 @@ describe('virtdesk vm: the test guest through its whole life', () => {
     expect((await cli('vm', 'resume', 'guest')).code).toBe(0);
     expect((await show('guest')).runtime.state).toBe('running');
 
-    const stopped = await cli('vm', 'stop', 'guest', '--timeout', '90');
+    const stopped = await cli('vm', 'stop', 'guest', '--wait', '90');
     expect(stopped.stderr).toContain('Asking the guest of "guest" to shut down');
     expect(stopped.stdout).toBe('VM "guest" shut down.\n');
     expect(await waitForExit(pid, 1000)).toBe(true);

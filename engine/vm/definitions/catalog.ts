@@ -12,7 +12,7 @@ export interface VmExtras {
 }
 
 /** A list entry without its live state (the manager's state machines add that). */
-export type VmSummaryBase = Readonly<Omit<Required<VmSummary>, 'state' | 'stateReason'>>;
+export type VmSummaryBase = Readonly<Omit<Required<VmSummary>, 'state' | 'stateReason' | 'stateSince'>>;
 
 /**
  * Files in a VM's folder, besides vm.json, that change its list entry: the template mark and the

@@ -26,7 +26,8 @@ export interface ControlContext {
   networks?: NetworkManager;
 }
 
-export const DEFAULT_STOP_TIMEOUT_MS = 60_000;
+/** How long a reboot waits for the guest to shut down before it gives up (the VM keeps running). */
+export const REBOOT_TIMEOUT_MS = 60_000;
 const QUIT_TIMEOUT_MS = 3000;
 const EXIT_AFTER_QUIT_MS = 5000;
 
@@ -74,34 +75,45 @@ async function forceOff(def: VmDefinition, ctx: ControlContext, paths: VmRuntime
 export interface StopOptions {
   /** Skip the ACPI request and end QEMU at once. */
   force?: boolean;
-  /** How long the guest may take to power off after the ACPI request before it is forced off. */
-  timeoutMs?: number;
+  /** How long to wait for the guest to power off after the ACPI request. It is never forced for this; 0 (the default) returns once asked. */
+  waitMs?: number;
+  /** Force off when the guest has not powered off this long after the ACPI request. Only when asked: a guest may be installing updates. */
+  forceAfterMs?: number;
 }
 
 export interface StopResult {
-  /** True when the guest did not power off in time (or force was asked) and QEMU was ended. */
+  /** QEMU has ended (shut down by the guest, or forced off). */
+  stopped: boolean;
+  /** QEMU was ended without the guest's cooperation (force, or `forceAfterMs` ran out). */
   forced: boolean;
 }
 
-/** Presses the ACPI power button, waits for the guest to power off, forces it off after the timeout. */
+/**
+ * Presses the ACPI power button and waits as asked for the guest to power off. A guest still
+ * running after `waitMs` is left running (`stopped: false`); only `force` or `forceAfterMs` end it.
+ */
 export async function stopVm(def: VmDefinition, ctx: ControlContext, options: StopOptions = {}): Promise<StopResult> {
   const { pid, paths } = await requireState(def, ctx, options.force ? 'force-stop' : 'stop');
   if (options.force) {
     await forceOff(def, ctx, paths, pid);
-    return { forced: true };
+    return { stopped: true, forced: true };
   }
+  // Whoever sees QEMU end later (a supervisor, the next probe) knows the user asked for it.
+  await writeStopIntent(paths, { pid, forced: false, at: new Date().toISOString() });
   await withCommandQmp(paths, def.name, async (qmp) => {
     // A paused guest cannot see the button; let it run so it can shut down.
     const status = await qmp.queryStatus();
     if (vmStateOfRunState(status.state) === 'paused') await qmp.cont();
     await qmp.systemPowerdown();
   });
-  if (await waitForExit(pid, options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS, 100)) {
+  const waitMs = options.forceAfterMs ?? options.waitMs ?? 0;
+  if (await waitForExit(pid, waitMs, 100)) {
     await recordExit(def, ctx, paths, pid, { kind: 'user-stopped', forced: false });
-    return { forced: false };
+    return { stopped: true, forced: false };
   }
+  if (options.forceAfterMs === undefined) return { stopped: false, forced: false };
   await forceOff(def, ctx, paths, pid);
-  return { forced: true };
+  return { stopped: true, forced: true };
 }
 
 export async function pauseVm(def: VmDefinition, ctx: ControlContext): Promise<void> {
@@ -126,7 +138,7 @@ export async function resetVm(def: VmDefinition, ctx: ControlContext): Promise<v
  */
 export async function rebootVm(def: VmDefinition, ctx: ControlContext, options: { timeoutMs?: number } = {}): Promise<void> {
   const { paths } = await requireState(def, ctx, 'reboot');
-  const deadline = Date.now() + (options.timeoutMs ?? DEFAULT_STOP_TIMEOUT_MS);
+  const deadline = Date.now() + (options.timeoutMs ?? REBOOT_TIMEOUT_MS);
   await withCommandQmp(paths, def.name, async (qmp) => {
     await qmp.setShutdownAction('pause');
     try {

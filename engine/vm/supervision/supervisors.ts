@@ -50,6 +50,8 @@ export interface TrackedVm {
   attachWaiters: (() => void)[];
   /** The current supervisor has attached to QEMU and hears its events. */
   watched: boolean;
+  /** When this host saw the VM enter its current state (ms since the epoch): "Shutting down for 2 min". */
+  stateSince: number;
 }
 
 /**
@@ -128,10 +130,19 @@ export class Supervisors {
       childExit: undefined,
       attachWaiters: [],
       watched: false,
+      stateSince: Date.now(),
     };
-    machine.onChange((next, why) =>
-      this.#options.emit({ type: 'vm.state', id: def.id, state: next, stateReason: stateReasonText(next, why, this.#options.catalog.summaryOf(def.id)?.savedAt ?? null) }),
-    );
+    const entry = tracked;
+    machine.onChange((next, why) => {
+      entry.stateSince = Date.now();
+      this.#options.emit({
+        type: 'vm.state',
+        id: def.id,
+        state: next,
+        stateReason: stateReasonText(next, why, this.#options.catalog.summaryOf(def.id)?.savedAt ?? null),
+        ...(next === 'shutting-down' ? { stateSince: new Date(entry.stateSince).toISOString() } : {}),
+      });
+    });
     this.#tracked.set(def.id, tracked);
     return tracked;
   }

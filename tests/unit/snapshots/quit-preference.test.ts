@@ -3,7 +3,7 @@ import type { VmManager } from '../../../engine/vm/manager';
 import { applyQuitPreference } from '../../../engine/vm/ops/save-restore';
 import type { VmState } from '../../../engine/vm/states';
 
-function fakeManager(vms: { id: string; name: string; state: VmState }[], fail: Set<string> = new Set()) {
+function fakeManager(vms: { id: string; name: string; state: VmState }[], fail: Set<string> = new Set(), stubborn: Set<string> = new Set()) {
   const calls: string[] = [];
   let active = 0;
   let maxActive = 0;
@@ -18,7 +18,10 @@ function fakeManager(vms: { id: string; name: string; state: VmState }[], fail: 
   const manager = {
     list: async () => vms,
     save: (id: string) => act('save', id),
-    stop: (id: string, options: { timeoutMs?: number }) => act(`stop(${options.timeoutMs ?? 'default'})`, id),
+    stop: async (id: string, options: { waitMs?: number; forceAfterMs?: number; force?: boolean }) => {
+      await act(`stop(${options.waitMs ?? 'default'}${options.force || options.forceAfterMs !== undefined ? ', forced' : ''})`, id);
+      return { stopped: !stubborn.has(id), forced: false };
+    },
   } as unknown as VmManager;
   return { manager, calls, maxActive: () => maxActive };
 }
@@ -47,10 +50,11 @@ describe('applyQuitPreference', () => {
     expect(maxActive()).toBe(2);
   });
 
-  it('shuts the running VMs down with the given timeout', async () => {
-    const { manager, calls } = fakeManager(VMS);
+  it('shuts the running VMs down, waiting the given time, never forcing; a guest still running is reported', async () => {
+    const { manager, calls } = fakeManager(VMS, new Set(), new Set(['d']));
     const outcome = await applyQuitPreference(manager, 'shut-down', { stopTimeoutMs: 30_000 });
     expect(calls.sort()).toEqual(['stop(30000) a', 'stop(30000) c', 'stop(30000) d']);
-    expect(outcome.shutDown.sort()).toEqual(['alpha', 'delta', 'gamma']);
+    expect(outcome.shutDown.sort()).toEqual(['alpha', 'gamma']);
+    expect(outcome.failed).toEqual([{ name: 'delta', message: expect.stringContaining('did not shut down within 30 s; it keeps running') }]);
   });
 });

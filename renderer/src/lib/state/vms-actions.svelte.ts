@@ -37,8 +37,8 @@ export function actionAllowed(action: VmAction, state: VmStateName): boolean {
 /** Confirmations the page shows as dialogs before acting. */
 export type PendingConfirm = { kind: 'force-off'; vms: VmSummary[] } | { kind: 'reset'; vms: VmSummary[] } | { kind: 'delete'; vms: VmSummary[] };
 
-/** Graceful shutdown may wait for the guest; give the call longer than the client's default. */
-const STOP_CALL_TIMEOUT_MS = 5 * 60_000;
+/** How long a shutdown runs before the list offers Force off next to it. */
+export const OFFER_FORCE_OFF_AFTER_MS = 20_000;
 
 /**
  * Runs VM actions for one or many VMs (bulk start/stop), asks for confirmation when the user's
@@ -112,7 +112,11 @@ export class VmActions {
           await api.resume({ id });
           break;
         case 'shutdown':
-          await api.stop({ id, force: false }, { timeoutMs: STOP_CALL_TIMEOUT_MS });
+          {
+            // Answers once the guest is asked; the VM then reads "Shutting down" until it powers off. Never forced unless the user chose so.
+            const forceAfterSeconds = this.preferences?.forceOffAfterSeconds ?? null;
+            await api.stop({ id, force: false, ...(forceAfterSeconds === null ? {} : { forceAfterSeconds }) });
+          }
           break;
         case 'reboot':
           await api.reboot({ id });

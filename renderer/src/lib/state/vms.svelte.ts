@@ -32,7 +32,7 @@ export class VmList {
     this.client = client;
     this.#unsubscribe.push(
       client.on('vms.changed', (event) => this.#onChanged(event.ids, event.summaries)),
-      client.on('vm.state', (event) => this.#onState(event.id, event.state, event.stateReason)),
+      client.on('vm.state', (event) => this.#onState(event.id, event.state, event.stateReason, event.stateSince)),
       client.on('vms.stats', (event) => {
         for (const sample of event.samples) this.stats.push(sample);
       }),
@@ -81,7 +81,7 @@ export class VmList {
     else void this.refresh();
   }
 
-  #onState(id: string, state: VmStateName, stateReason: string | null): void {
+  #onState(id: string, state: VmStateName, stateReason: string | null, stateSince: string | undefined): void {
     const vm = this.byId(id);
     if (!vm) {
       void this.refresh();
@@ -89,7 +89,8 @@ export class VmList {
     }
     if (vm.state === state && vm.stateReason === stateReason) return;
     if (state === 'starting') this.stats.clear(id);
-    this.items = this.items.map((item) => (item.id === id ? { ...item, state, stateReason } : item));
+    const since = stateSince ?? (vm.state === state ? vm.stateSince : isoNow());
+    this.items = this.items.map((item) => (item.id === id ? { ...item, state, stateReason, stateSince: since ?? null } : item));
     this.announcement = `${vm.name} is ${stateLabel(state).toLowerCase()}${stateReason ? `: ${stateReason}` : ''}`;
   }
 
@@ -118,4 +119,9 @@ export function vmListFor(client: VirtdeskClient): VmList {
   let list = lists.get(client);
   if (!list) lists.set(client, (list = new VmList(client)));
   return list;
+}
+
+/** An older engine sends no state time: take the moment the event arrived. */
+function isoNow(): string {
+  return new Date(Date.now()).toISOString();
 }
