@@ -37,7 +37,7 @@ export const vmSummarySchema = z.object({
   state: vmStateSchema,
   /** Why the VM is in this state when that is worth saying (crashed, failed to start, …). */
   stateReason: z.string().nullable(),
-  /** When the engine saw the VM enter this state (ISO time): how long it has been shutting down. */
+  /** While shutting down: since when (ISO time), for the time elapsed. Null in other states. */
   stateSince: z.string().nullable().optional(),
   vcpus: z.number().int(),
   memoryMiB: z.number().int(),

@@ -62,7 +62,7 @@ function fakeEngine(vms: { id: string; name: string; state: VmState }[], onQuit 
       list: async () => vms,
       stop: async (id: string, options: unknown) => {
         state.stops.push({ id, options });
-        return { forced: false };
+        return { stopped: true, forced: false };
       },
       save: async (id: string) => {
         state.saves.push(id);
@@ -237,7 +237,7 @@ describe('the Electron app (electron mocked)', () => {
     expect(electron.app.quitted).toBe(false);
     expect(FakeBrowserWindow.all[0]!.calls).toContain('hide');
     await waitFor('the quit to go ahead', () => electron.app.quitted, 5000, 5);
-    expect(engine.stops).toEqual([{ id: 'a', options: { timeoutMs: 30_000 } }]);
+    expect(engine.stops).toEqual([{ id: 'a', options: { waitMs: 30_000 } }]);
     expect(engine.closed).toBe(true);
   });
 

@@ -89,7 +89,7 @@ export class VmList {
     }
     if (vm.state === state && vm.stateReason === stateReason) return;
     if (state === 'starting') this.stats.clear(id);
-    const since = stateSince ?? (vm.state === state ? vm.stateSince : isoNow());
+    const since = state !== 'shutting-down' ? null : (stateSince ?? (vm.state === state ? vm.stateSince : isoNow()));
     this.items = this.items.map((item) => (item.id === id ? { ...item, state, stateReason, stateSince: since ?? null } : item));
     this.announcement = `${vm.name} is ${stateLabel(state).toLowerCase()}${stateReason ? `: ${stateReason}` : ''}`;
   }
