@@ -37,6 +37,8 @@ export interface LiveVm {
   machine: { readonly state: VmState; readonly exitReason: ExitReason | undefined };
   pid: number | undefined;
   runtime: RuntimeRecord | undefined;
+  /** When the VM entered its state (ms since the epoch). */
+  stateSince: number;
 }
 
 export interface ReadModelSources {
