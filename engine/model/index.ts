@@ -4,6 +4,7 @@ export * from './cdrom';
 export * from './common';
 export * from './create-input';
 export * from './cpu';
+export * from './create-definition';
 export * from './defaults';
 export * from './definition';
 export * from './direct-kernel';
