@@ -1,7 +1,7 @@
 // A VM's details page through `virtdesk serve` with the real engine: hardware edits are merge
 // patches the CLI sees at once, devices are added and removed, CD media changes, and a running
 // test guest shows what QEMU actually used and its performance graphs.
-import { copyFile, stat } from 'node:fs/promises';
+import { copyFile, mkdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
 import { HTTP_BODY_TEXT, READY_LINE_IN_STREAM, type TestGuest } from '../guest/guest';
@@ -82,7 +82,9 @@ test('editing the memory of a stopped VM saves a merge patch the CLI sees', asyn
 test('adding and removing a disk and a network card; changing and ejecting the CD media', async () => {
   const id = await createGuestVm('hw-vm', ['--cdrom', guest.iso]);
   await openDetails(id, 'hardware');
-  const extra = join(serve.home, 'extra.qcow2');
+  // In the default pool: a browser session names files only inside the allowed folders.
+  await mkdir(join(serve.home, 'images'), { recursive: true });
+  const extra = join(serve.home, 'images', 'extra.qcow2');
   await copyFile(guest.blankQcow2, extra);
 
   // A disk: the engine fills its id and defaults (via vms.preview), then vms.update saves it.
