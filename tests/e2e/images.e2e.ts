@@ -138,10 +138,11 @@ test('a full clone shows a progress bar while qemu-img copies', async () => {
 });
 
 test('add an ISO and see the OS detected from its volume label', async () => {
-  const tree = join(serve.home, 'iso-tree');
+  // In the ISO library's folder: a browser session names files only inside the allowed folders.
+  const tree = join(serve.home, 'isos', 'iso-tree');
   await mkdir(tree, { recursive: true });
   await writeFile(join(tree, 'README.TXT'), 'Debian GNU/Linux\n');
-  const iso = join(serve.home, 'debian-11.6.0-amd64-netinst.iso');
+  const iso = join(serve.home, 'isos', 'debian-11.6.0-amd64-netinst.iso');
   await run('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'Debian 11.6.0 amd64 n', '-o', iso, tree]);
 
   await openImages(page);
@@ -213,7 +214,11 @@ test('download an ISO over HTTP with progress, and cancel another mid-way', asyn
 });
 
 test('import a disk image from elsewhere on the host', async () => {
-  const source = join(serve.home, 'outside.qcow2');
+  // Elsewhere, in a folder the user allowed on the host (the browser cannot allow it itself).
+  const elsewhere = join(serve.home, 'elsewhere');
+  await mkdir(elsewhere, { recursive: true });
+  await run(process.execPath, ['dist/node/cli.cjs', 'folder', 'allow', elsewhere], { env: { ...process.env, VIRTDESK_HOME: serve.home } });
+  const source = join(elsewhere, 'outside.qcow2');
   await run('qemu-img', ['create', '-f', 'qcow2', source, '1G']);
   await openImages(page);
   await page.getByTestId('volume-import').click();
