@@ -138,11 +138,11 @@ test('a full clone shows a progress bar while qemu-img copies', async () => {
 });
 
 test('add an ISO and see the OS detected from its volume label', async () => {
-  // In the ISO library's folder: a browser session names files only inside the allowed folders.
-  const tree = join(serve.home, 'isos', 'local', 'iso-tree');
+  // Under the default pool's folder: a browser session names files only inside the allowed folders.
+  const tree = join(serve.home, 'images', 'local', 'iso-tree');
   await mkdir(tree, { recursive: true });
   await writeFile(join(tree, 'README.TXT'), 'Debian GNU/Linux\n');
-  const iso = join(serve.home, 'isos', 'local', 'debian-11.6.0-amd64-netinst.iso');
+  const iso = join(serve.home, 'images', 'local', 'debian-11.6.0-amd64-netinst.iso');
   await run('xorriso', ['-as', 'mkisofs', '-quiet', '-V', 'Debian 11.6.0 amd64 n', '-o', iso, tree]);
 
   await openImages(page);
