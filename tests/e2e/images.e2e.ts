@@ -227,6 +227,6 @@ test('import a disk image from elsewhere on the host', async () => {
   await page.getByTestId('import-volume-submit').click();
   await expect(page.getByTestId('volume-size-imported.qcow2')).toHaveText('1 GiB');
   // Copied: the original stays where it was.
-  expect(await readdir(serve.home)).toContain('outside.qcow2');
+  expect(await readdir(elsewhere)).toContain('outside.qcow2');
   expect(await readdir(join(serve.home, 'images'))).toContain('imported.qcow2');
 });
