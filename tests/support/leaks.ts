@@ -78,7 +78,9 @@ export async function createTempHome(prefix = 'virtdesk-test-'): Promise<TempHom
         if (options.allowLeaks) await killProcessesUnder(home);
         else await assertNoLeakedProcesses(home);
       } finally {
-        await rm(home, { recursive: true, force: true });
+        // A background cache write that outlives close() (a host probe) can refill a folder while
+        // rm empties it (ENOTEMPTY); rm retries that case itself.
+        await rm(home, { recursive: true, force: true, maxRetries: 5, retryDelay: 100 });
       }
     },
   };
