@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { mkdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { EngineError } from '../api/errors';
 import { preferencesSchema, type Preferences } from '../api/preferences-api';
@@ -55,9 +55,11 @@ export function updateRawPreferences(home: string, change: (raw: Record<string, 
   return rewritePreferences(home, (raw) => change(raw));
 }
 
-function rewritePreferences(home: string, change: (raw: Record<string, unknown>, preferences: Preferences) => Record<string, unknown>): Promise<void> {
+async function rewritePreferences(home: string, change: (raw: Record<string, unknown>, preferences: Preferences) => Record<string, unknown>): Promise<void> {
   const file = preferencesFile(home);
-  return withFileLock(`${file}.lock`, async () => {
+  // The first command of a new home (`folder allow`, `conn add`) may write here before anything else made it.
+  await mkdir(home, { recursive: true, mode: 0o700 });
+  await withFileLock(`${file}.lock`, async () => {
     const { preferences, raw } = await readPreferences(home);
     await writeFileAtomic(file, `${JSON.stringify(change(raw, preferences), null, 2)}\n`);
   });
