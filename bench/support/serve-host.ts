@@ -1,4 +1,4 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { readdir } from 'node:fs/promises';
 import { request } from 'node:http';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { virtdeskContract, type VirtdeskContract } from '../../engine/api/virtde
 import { findRunningQemu, waitForExit } from '../../engine/vm/runtime/pidfile';
 import { vmRuntimePaths } from '../../engine/vm/runtime/paths';
 import { childProcessesRunning, isRunning } from './proc';
-import { builtCli } from './repo';
+import { builtCli, repoRoot } from './repo';
 
 export interface ServeHost {
   /** http://127.0.0.1:<port> */
@@ -77,6 +77,11 @@ export async function startServe(home: string): Promise<ServeHost> {
   const cli = await builtCli();
   if ('missing' in cli) throw new Error(cli.missing);
   const env: NodeJS.ProcessEnv = { ...process.env, VIRTDESK_HOME: home, VIRTDESK_RUNTIME_DIR: join(home, 'run') };
+  // The bench names the test guest's files in the repository's cache, which is no pool: allow that
+  // folder on the host first (a browser session may name only allowed folders), as a user would.
+  const guestCache = join(repoRoot(), '.cache', 'guest');
+  const allowed = spawnSync(process.execPath, [cli.path, 'folder', 'allow', guestCache], { env, encoding: 'utf8' });
+  if (allowed.status !== 0) throw new Error(`virtdesk folder allow ${guestCache} failed: ${allowed.stderr}`);
   const child: ChildProcess = spawn(process.execPath, [cli.path, 'serve', '--port', '0'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   child.stdout!.on('data', (chunk: Buffer) => (output += chunk.toString()));
